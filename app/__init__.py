@@ -1,0 +1,1 @@
+"""Babel Search application layer: search service and web UI."""

