@@ -81,7 +81,7 @@ def _coerce(value: str, kind: Any) -> Any:
 
 
 def load_settings(home: str | None = None, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
-    """Build Settings from defaults, ``<home>/config.json`` and ``BABELSEARCH_*`` variables.
+    """Build Settings from defaults, ``<home>/settings.json`` and ``BABELSEARCH_*`` variables.
 
     Precedence, lowest first: defaults, config file, environment, explicit overrides.
 
@@ -99,7 +99,7 @@ def load_settings(home: str | None = None, environ: dict[str, str] | None = None
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     home = home or env.get("BABELSEARCH_HOME") or Settings.home
-    config_file = Path(home).expanduser() / "config.json"
+    config_file = Path(home).expanduser() / "settings.json"
     known = {f.name: f.type for f in fields(Settings)}
     if config_file.is_file():
         try:

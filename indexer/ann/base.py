@@ -1,0 +1,121 @@
+"""Abstract vector index: ids are chunk ids, scores are inner products of normalised vectors."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+
+class VectorIndex(ABC):
+    """An id-addressed vector index searched by inner product.
+
+    Vectors are float32 and L2-normalised by the caller, so the inner product is the cosine.
+    """
+
+    #: Name written into the index metadata (e.g. "faiss-flat", "numpy").
+    name: str = "base"
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    @abstractmethod
+    def index(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Replace the whole content with these vectors.
+
+        Args:
+            ids: int64 chunk ids, shape (n,).
+            vectors: float32, shape (n, dim).
+        """
+
+    @abstractmethod
+    def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors, replacing any with the same ids.
+
+        Args:
+            ids: int64 chunk ids, shape (n,).
+            vectors: float32, shape (n, dim).
+        """
+
+    @abstractmethod
+    def delete(self, ids: np.ndarray) -> np.ndarray:
+        """Remove vectors by id.
+
+        Args:
+            ids: int64 chunk ids.
+
+        Returns:
+            The ids that were present and are now removed.
+        """
+
+    @abstractmethod
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Find the k nearest vectors to each query.
+
+        Args:
+            queries: float32, shape (q, dim).
+            k: results per query.
+            allowed: if given, only these ids may be returned (a filter applied inside the search).
+
+        Returns:
+            (scores, ids), each shape (q, k); missing results have id -1 and score -inf.
+        """
+
+    @abstractmethod
+    def count(self) -> int:
+        """Number of vectors held."""
+
+    @abstractmethod
+    def ids(self) -> np.ndarray:
+        """All ids held, int64, sorted."""
+
+    @abstractmethod
+    def save(self, path: Path) -> None:
+        """Write the index to ``path`` atomically (temp file + rename).
+
+        Args:
+            path: destination file.
+        """
+
+    @abstractmethod
+    def load(self, path: Path) -> None:
+        """Replace the content with the index saved at ``path``.
+
+        Args:
+            path: a file written by ``save``.
+
+        Raises:
+            VectorIndexError: if the file is unreadable or of another dimension.
+        """
+
+    def close(self) -> None:
+        """Release resources (default: nothing to do)."""
+
+    def _check(self, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        return ids, vectors
+
+
+def pad_results(scores: list[np.ndarray], ids: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stack per-query results into (q, k) arrays padded with -inf / -1.
+
+    Args:
+        scores: per-query score arrays, each of length ≤ k.
+        ids: per-query id arrays, matching ``scores``.
+        k: width of the output.
+
+    Returns:
+        (scores, ids) arrays of shape (q, k).
+    """
+    out_s = np.full((len(scores), k), -np.inf, dtype=np.float32)
+    out_i = np.full((len(scores), k), -1, dtype=np.int64)
+    for row, (s, i) in enumerate(zip(scores, ids)):
+        out_s[row, : len(s)] = s
+        out_i[row, : len(i)] = i
+    return out_s, out_i
