@@ -1,0 +1,162 @@
+"""File loaders: turn a file into LoadedDocuments, choosing the loader by extension."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path, PurePath
+
+from indexer.errors import LoaderError, UnsupportedFileTypeError
+from indexer.loaders.common import EMPTY_REASON
+from indexer.loaders.mail import load_eml
+from indexer.loaders.markup import load_html
+from indexer.loaders.pdf import load_pdf
+from indexer.loaders.tabular import load_csv, load_jsonl
+from indexer.loaders.text import load_markdown, load_text
+from indexer.loaders.word import load_docx
+from indexer.types import LoadedDocument
+
+logger = logging.getLogger(__name__)
+
+Loader = Callable[[bytes, str], list[LoadedDocument]]
+
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
+    (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml")
+)
+
+__all__ = ["SUPPORTED_EXTENSIONS", "file_extension", "iter_files", "load_file"]
+
+
+def file_extension(path: Path, source_name: str | None = None) -> str:
+    """The lower-case extension that picks the loader: the display name's, else the path's.
+
+    Args:
+        path: where the file is stored (uploads are saved under temporary names).
+        source_name: the original file name, if known.
+
+    Returns:
+        The extension with its dot, e.g. ``".pdf"``; "" when there is none.
+    """
+    suffix = PurePath(source_name).suffix if source_name else ""
+    return (suffix or path.suffix).lower()
+
+
+def load_file(
+    path: Path, source_name: str | None = None, text_field: str = "text", max_bytes: int | None = None
+) -> list[LoadedDocument]:
+    """Load one file into documents (one per file, or one per row for CSV and JSONL).
+
+    Args:
+        path: the file to read.
+        source_name: the original file name, for display and type detection; defaults to ``path.name``.
+        text_field: column (CSV) or key (JSONL) holding each row's text.
+        max_bytes: refuse files larger than this; None means no limit.
+
+    Returns:
+        The documents, with normalised text.
+
+    Raises:
+        UnsupportedFileTypeError: if the extension has no loader.
+        LoaderError: if the file is missing, too large, unreadable or has no text.
+        ValueError: if ``max_bytes`` is negative.
+    """
+    if max_bytes is not None and max_bytes < 0:
+        raise ValueError(f"max_bytes must be None or >= 0, got {max_bytes}")
+    path = Path(path)
+    source_name = source_name or path.name
+    loader = _loader_for(file_extension(path, source_name), source_name, text_field)
+    data = _read(path, source_name, max_bytes)
+    if not data:
+        raise LoaderError(source_name, EMPTY_REASON)
+    try:
+        documents = loader(data, source_name)
+    except LoaderError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the boundary: no library error may escape a loader
+        logger.warning("%s: unexpected loader failure", source_name, exc_info=True)
+        raise LoaderError(source_name, f"cannot read the file ({type(e).__name__}: {e})") from e
+    logger.debug("%s: %d document(s) loaded", source_name, len(documents))
+    return documents
+
+
+def iter_files(paths: list[Path]) -> Iterator[Path]:
+    """Expand files and folders into the files to load.
+
+    Folders are walked recursively in sorted order, skipping hidden files and folders, Office lock
+    files and unsupported types. A path given explicitly is yielded as is, even when unsupported or
+    missing, so that loading it reports why it fails.
+
+    Args:
+        paths: files and folders.
+
+    Yields:
+        Each file once, in order.
+    """
+    seen: set[Path] = set()
+    for root in paths:
+        root = Path(root)
+        found = _walk(root) if root.is_dir() else [root]
+        for path in found:
+            key = path.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield path
+
+
+def _walk(folder: Path) -> list[Path]:
+    found = []
+    for directory, subdirs, names in os.walk(folder):
+        # Prune hidden folders (.git, .venv, ...) in place so os.walk does not descend into them.
+        subdirs[:] = [name for name in subdirs if not name.startswith(".")]
+        for name in names:
+            if _is_skipped(name):
+                continue
+            found.append(Path(directory) / name)
+    return sorted(found)
+
+
+def _is_skipped(name: str) -> bool:
+    # "~$report.docx" is the lock file Word keeps beside an open document.
+    hidden = name.startswith((".", "~$"))
+    return hidden or PurePath(name).suffix.lower() not in SUPPORTED_EXTENSIONS
+
+
+def _loader_for(extension: str, source_name: str, text_field: str) -> Loader:
+    loaders: dict[str, Loader] = {
+        ".txt": load_text,
+        ".md": load_markdown,
+        ".html": load_html,
+        ".htm": load_html,
+        ".pdf": load_pdf,
+        ".docx": load_docx,
+        ".csv": partial(load_csv, text_field=text_field),
+        ".jsonl": partial(load_jsonl, text_field=text_field),
+        ".eml": load_eml,
+    }
+    if extension not in loaders:
+        kind = f"'{extension}'" if extension else "without an extension"
+        supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+        raise UnsupportedFileTypeError(source_name, f"unsupported file type {kind}; supported: {supported}")
+    return loaders[extension]
+
+
+def _read(path: Path, source_name: str, max_bytes: int | None) -> bytes:
+    try:
+        if path.is_dir():
+            raise LoaderError(source_name, "is a folder, not a file")
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise LoaderError(source_name, f"too large: {_size(size)}, over the limit of {_size(max_bytes)}")
+        return path.read_bytes()
+    except FileNotFoundError as e:
+        raise LoaderError(source_name, "file not found") from e
+    except OSError as e:
+        raise LoaderError(source_name, f"cannot read the file ({e.strerror or e})") from e
+
+
+def _size(n_bytes: int) -> str:
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes:,} bytes"
+    return f"{n_bytes / (1024 * 1024):.1f} MB ({n_bytes:,} bytes)"

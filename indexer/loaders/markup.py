@@ -1,0 +1,127 @@
+"""Loader for HTML files (.html, .htm), also used for the HTML part of e-mails."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from bs4 import BeautifulSoup, Comment, Doctype, MarkupResemblesLocatorWarning, NavigableString, Tag
+
+from indexer.loaders.common import clip_title, make_document, sniff_unicode
+from indexer.types import LoadedDocument
+
+HTML_MIME = "text/html"
+
+# Elements whose content is never document text.
+_DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg", "canvas", "head")
+# Block elements start a new paragraph, so their text is separated by a blank line.
+_BLOCKS = frozenset(
+    "address article aside blockquote caption details div dl fieldset figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr main ol p pre section summary table tbody thead tfoot ul".split()
+)
+# Rows and list items start a new line inside their block.
+_LINES = frozenset(("tr", "li", "dt", "dd"))
+_CELLS = frozenset(("td", "th"))
+_SPACES = re.compile(r"[ \t\f\v\r\n]+")
+_INLINE_SPACES = re.compile(r" {2,}")
+_LINE_EDGES = re.compile(r"[ \t]*\n[ \t]*")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def parse_html(data: bytes | str) -> tuple[BeautifulSoup, str | None]:
+    """Parse HTML with lxml, decoding bytes by BOM or UTF-8 before trusting the page's own charset.
+
+    Args:
+        data: HTML source as bytes or text.
+
+    Returns:
+        The parsed soup and the encoding of the bytes (None for text input).
+    """
+    encoding = None
+    if isinstance(data, bytes):
+        sniffed = sniff_unicode(data)
+        if sniffed is not None:
+            data, encoding = sniffed
+    with warnings.catch_warnings():
+        # A short text that looks like a file name or URL is still HTML to us.
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(data, "lxml")
+    return soup, encoding or soup.original_encoding
+
+
+def html_title(soup: BeautifulSoup) -> str:
+    """The page title: ``<title>``, else the first ``<h1>``.
+
+    Args:
+        soup: parsed page (before ``soup_text``, which removes ``<head>``).
+
+    Returns:
+        The title, "" when the page has none.
+    """
+    for tag in (soup.title, soup.find("h1")):
+        if isinstance(tag, Tag):
+            title = clip_title(tag.get_text(" "))
+            if title:
+                return title
+    return ""
+
+
+def soup_text(soup: BeautifulSoup) -> str:
+    """Extract readable text, with blank lines between paragraphs; modifies the soup.
+
+    Args:
+        soup: parsed page.
+
+    Returns:
+        The text with collapsed spaces and at most one blank line between blocks.
+    """
+    for node in soup.find_all(string=lambda s: isinstance(s, (Comment, Doctype))):
+        node.extract()
+    for tag in soup.find_all(_DROP):
+        tag.decompose()
+    # Source line breaks are plain spaces in HTML, except inside <pre>.
+    for node in soup.find_all(string=True):
+        if type(node) is NavigableString and node.find_parent("pre") is None:
+            node.replace_with(_SPACES.sub(" ", str(node)))
+    for tag in soup.find_all(True):
+        if tag.name == "br":
+            tag.replace_with("\n")
+        elif tag.name in _BLOCKS:
+            tag.insert_before("\n\n")
+            tag.insert_after("\n\n")
+        elif tag.name in _LINES:
+            # After only: a break on both sides of adjacent rows would make a blank line between them.
+            tag.insert_after("\n")
+        elif tag.name in _CELLS:
+            tag.insert_after("\t")
+    text = soup.get_text()
+    text = _INLINE_SPACES.sub(" ", text.replace("\xa0", " "))
+    text = _LINE_EDGES.sub("\n", text)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def load_html(data: bytes, source_name: str) -> list[LoadedDocument]:
+    """Load an HTML page without scripts, styles and navigation.
+
+    Args:
+        data: raw file content.
+        source_name: display name of the file.
+
+    Returns:
+        One document; the ``lang`` attribute, charset and author go into its metadata.
+
+    Raises:
+        LoaderError: if the page has no text.
+    """
+    soup, encoding = parse_html(data)
+    title = html_title(soup)
+    metadata: dict[str, str] = {}
+    root = soup.find("html")
+    if isinstance(root, Tag) and root.get("lang"):
+        metadata["lang"] = str(root["lang"]).strip()
+    author = soup.find("meta", attrs={"name": "author"})
+    if isinstance(author, Tag) and author.get("content"):
+        metadata["author"] = clip_title(str(author["content"]))
+    if encoding:
+        metadata["encoding"] = encoding
+    return [make_document(soup_text(soup), source_name, HTML_MIME, title=title, metadata=metadata)]
