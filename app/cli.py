@@ -115,7 +115,7 @@ def cmd_ingest(service: SearchService, args: argparse.Namespace) -> int:
 
 def cmd_search(service: SearchService, args: argparse.Namespace) -> int:
     """``babelsearch search``."""
-    if bool(args.query) == bool(args.queries_file):
+    if (args.query is None) == (args.queries_file is None):
         raise BabelSearchError("give either a QUERY or --queries-file, not both or neither")
     if args.queries_file:
         text = args.queries_file.read_text(encoding="utf-8")

@@ -69,6 +69,8 @@ class SearchService:
             raise QueryError("the query is empty: type a few words or a sentence, in any language")
         if not 1 <= k <= 1000:
             raise QueryError(f"k must be between 1 and 1000, not {k}")
+        for name in collections or []:
+            self.store.collection_id(name)  # raises CollectionNotFoundError naming the existing ones
         t0 = time.perf_counter()
         with self.lock:
             vectors = self.indexer.vectors

@@ -1,0 +1,72 @@
+"""Reading one whole document, with the passage that was found located and marked."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.results import SearchResult
+from app.service import SearchService
+from app.ui.text import highlight_markdown, is_rtl, language_label, md_escape, md_paragraphs, passage_key, show_error
+from indexer.errors import BabelSearchError
+
+#: Characters shown before and after the passage; longer documents are cut around it.
+CONTEXT_CHARS = 20_000
+
+
+def render_document(service: SearchService, document_id: int, result: SearchResult | None = None) -> None:
+    """Show a document's facts and full text.
+
+    Args:
+        service: the search service.
+        document_id: the document to show.
+        result: the search result that led here; its passage is framed and its query words marked.
+    """
+    try:
+        doc = service.document(document_id)
+    except BabelSearchError as e:
+        show_error(e)
+        return
+    text = doc.text or ""
+    st.markdown(f"#### {md_escape(doc.title or doc.source_name)}")
+    facts = [md_escape(doc.source_name), f"collection {md_escape(doc.collection)}", language_label(doc.language),
+             f"{doc.size:,} bytes", f"{doc.n_chunks} passages", f"added {doc.created_at:%Y-%m-%d %H:%M}"]
+    st.caption(" · ".join(facts))
+    start, end = (result.char_start, result.char_end) if result else (0, 0)
+    if not 0 <= start < end <= len(text):
+        start = end = 0  # no passage to mark, or offsets from an older version of the text
+    with st.container(key=passage_key(f"doc-{document_id}", is_rtl(doc.language, text))):
+        _render_text(text, start, end, result)
+
+
+def _render_text(text: str, start: int, end: int, result: SearchResult | None) -> None:
+    first = max(0, start - CONTEXT_CHARS) if end else 0
+    last = min(len(text), end + CONTEXT_CHARS) if end else min(len(text), 2 * CONTEXT_CHARS)
+    if first > 0:
+        st.caption(f"… {first:,} earlier characters not shown")
+    if text[first:start].strip():
+        st.markdown(md_paragraphs(text[first:start]))
+    if end:
+        passage = text[start:end]
+        # The result's highlight spans index its own text; use them only if it is the same passage.
+        spans = result.highlights if result and result.text == passage else []
+        with st.container(border=True):
+            st.caption("Matched passage")
+            st.markdown(highlight_markdown(passage, spans))
+    if text[max(first, end):last].strip():
+        st.markdown(md_paragraphs(text[max(first, end):last]))
+    if last < len(text):
+        st.caption(f"… {len(text) - last:,} later characters not shown")
+    if not text.strip():
+        st.info("This document has no stored text.")
+
+
+@st.dialog("Document", width="large")
+def show_document(service: SearchService, document_id: int, result: SearchResult | None = None) -> None:
+    """Open a document in a dialog (see ``render_document``).
+
+    Args:
+        service: the search service.
+        document_id: the document to show.
+        result: the search result that led here.
+    """
+    render_document(service, document_id, result)

@@ -1,0 +1,133 @@
+"""Safe display of document text: Markdown escaping, highlighting, language labels and right-to-left layout."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import streamlit as st
+
+from indexer.language import language_name
+
+#: Languages written right to left (ISO 639-1, plus Sorani "ckb").
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"})
+
+# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of them
+# disarms emphasis, links, HTML, tables, math ($), :emoji: and :color[...] directives at once.
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_SPACE = re.compile(r"\s+")
+
+# Static CSS only (no user content): keyed containers get the class "st-key-<key>".
+_CSS = """<style>
+[class*="st-key-passage-"] { overflow-wrap: anywhere; }
+[class*="st-key-passage-rtl-"] { direction: rtl; }
+[class*="st-key-passage-rtl-"] [data-testid="stMarkdownContainer"] { text-align: right; }
+</style>"""
+
+
+def md_escape(text: str) -> str:
+    """Escape text so that Streamlit's Markdown shows it literally, on one line.
+
+    Args:
+        text: untrusted text (a passage, a title, a file name).
+
+    Returns:
+        Markdown that renders as ``text`` with its whitespace runs (newlines included) collapsed to single spaces.
+    """
+    return _PUNCTUATION.sub(r"\\\1", _SPACE.sub(" ", text))
+
+
+def md_paragraphs(text: str) -> str:
+    """Escape a multi-line text, keeping its paragraphs and line breaks.
+
+    Args:
+        text: untrusted text, e.g. a whole document.
+
+    Returns:
+        Markdown with one paragraph per blank-line-separated block and hard breaks inside.
+    """
+    blocks = re.split(r"\n\s*\n", text.strip())
+    # Two trailing spaces make a hard line break; escaping keeps lines from becoming lists or code.
+    return "\n\n".join("  \n".join(md_escape(line) for line in block.splitlines() if line.strip())
+                       for block in blocks if block.strip())
+
+
+def highlight_markdown(text: str, spans: list[tuple[int, int]]) -> str:
+    """Escape a passage and mark the given character spans in bold on an orange background.
+
+    Args:
+        text: the passage.
+        spans: sorted, non-overlapping (start, end) character spans of ``text`` to mark.
+
+    Returns:
+        Markdown safe to pass to ``st.markdown`` without ``unsafe_allow_html``.
+    """
+    parts, position = [], 0
+    for start, end in spans:
+        if start < position or start >= end or end > len(text):
+            continue  # a span that does not fit this text is dropped, never guessed at
+        parts += [md_escape(text[position:start]), f":orange-background[**{md_escape(text[start:end])}**]"]
+        position = end
+    parts.append(md_escape(text[position:]))
+    return "".join(parts).strip()
+
+
+def language_label(code: str | None) -> str:
+    """A readable language label such as "Arabic (ar)".
+
+    Args:
+        code: an ISO 639-1 code, "unknown" or None.
+
+    Returns:
+        The English name followed by the code, or "unknown language".
+    """
+    if not code or code == "unknown":
+        return "unknown language"
+    return f"{language_name(code)} ({code})"
+
+
+def is_rtl(language: str | None, text: str = "") -> bool:
+    """Whether text should be laid out right to left.
+
+    Args:
+        language: the detected language code, if any.
+        text: the text, used when the language is unknown (first strong directional character).
+
+    Returns:
+        True for Arabic, Hebrew, Persian, Urdu and other right-to-left scripts.
+    """
+    if language and language != "unknown":
+        return language in RTL_LANGUAGES
+    for char in text[:500]:
+        direction = unicodedata.bidirectional(char)
+        if direction in ("L", "R", "AL"):
+            return direction != "L"
+    return False
+
+
+def passage_key(name: str, rtl: bool) -> str:
+    """The container key that gives a passage its wrapping and direction through the static CSS.
+
+    Args:
+        name: unique part of the key on the page, e.g. the result rank.
+        rtl: lay the passage out right to left.
+
+    Returns:
+        A key such as "passage-rtl-3".
+    """
+    return f"passage-{'rtl-' if rtl else ''}{name}"
+
+
+def inject_css() -> None:
+    """Add the static style rules for passages (no user content is ever part of this HTML)."""
+    st.html(_CSS)
+
+
+def show_error(error: Exception, context: str = "") -> None:
+    """Show a domain error; its message may quote file or collection names, so it is escaped.
+
+    Args:
+        error: the caught ``BabelSearchError``.
+        context: static Markdown put before the message, e.g. "Cannot open the index: ".
+    """
+    st.error(f"{context}{md_escape(str(error))}", icon=":material/error:")
