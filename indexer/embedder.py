@@ -124,7 +124,10 @@ class Embedder:
 
 def _load_sentence_transformer(path: str, prompts: dict[str, str]):  # noqa: ANN202 - lazy import type
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    # The library's own progress bars would garble the CLI's and the UI's.
+    hf_logging.disable_progress_bar()
     try:
         return SentenceTransformer(path, device="cpu", prompts=prompts, default_prompt_name=None)
     except Exception as e:  # the library raises OSError, ValueError, HTTP errors...
