@@ -36,7 +36,17 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--k", type=int, default=10)
     se.add_argument("--collection", action="append", help="only this collection (repeatable)")
     se.add_argument("--lang", action="append", help="only passages in this language code (repeatable)")
+    se.add_argument("--balanced", action="store_true", help="cover the languages present, not only the query's")
+    se.add_argument("--hybrid", action="store_true", help="fuse keyword and vector search; quoted phrases must match")
+    se.add_argument("--other-languages", action="store_true", help="leave out passages in the query's language")
     se.add_argument("--json", action="store_true")
+    se.add_argument("--export", type=Path, help="also write the results to FILE.csv or FILE.json")
+
+    si = sub.add_parser("similar", help="passages like a document's, across languages")
+    si.add_argument("--document", type=int, required=True)
+    si.add_argument("--k", type=int, default=10)
+    si.add_argument("--plain", action="store_true", help="plain ranking instead of language-balanced")
+    si.add_argument("--json", action="store_true")
 
     sub.add_parser("collections", help="list collections").add_argument("--json", action="store_true")
     docs = sub.add_parser("documents", help="list the documents of a collection")
@@ -124,7 +134,14 @@ def cmd_search(service: SearchService, args: argparse.Namespace) -> int:
             raise BabelSearchError(f"{args.queries_file}: no queries (one per line)")
     else:
         queries = [args.query]
-    responses = service.search_many(queries, args.k, args.collection, args.lang)
+    if args.export and args.export.suffix not in (".csv", ".json"):
+        raise BabelSearchError(f"{args.export}: export to a .csv or .json file")
+    responses = service.search_many(queries, args.k, args.collection, args.lang, balanced=args.balanced,
+                                    hybrid=args.hybrid, other_languages=args.other_languages)
+    if args.export:
+        from app.export import to_csv, to_json
+
+        args.export.write_text((to_csv if args.export.suffix == ".csv" else to_json)(responses), encoding="utf-8")
     for response in responses:
         if args.json and args.queries_file:
             _print_json({"query": response.query, "results": [r.to_dict() for r in response.results]})
@@ -135,8 +152,21 @@ def cmd_search(service: SearchService, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_similar(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch similar``."""
+    response = service.similar(args.document, args.k, balanced=not args.plain)
+    if args.json:
+        _print_json([r.to_dict() for r in response.results])
+    else:
+        _print_results(response)
+    return 0
+
+
 def _print_results(response: Any) -> None:
     print(f"# {response.query}  ({len(response.results)} results, {response.elapsed_ms:.0f} ms)")
+    if response.language_counts:
+        facets = ", ".join(f"{k}:{v}" for k, v in sorted(response.language_counts.items(), key=lambda kv: -kv[1]))
+        print(f"  relevant passages per language: {facets}")
     for r in response.results:
         snippet = " ".join(r.text.split())[:160]
         print(f"{r.rank:>3}. {r.score:.3f} [{r.language or '?'}] {r.title} ({r.collection}/{r.source_name})")
@@ -197,7 +227,7 @@ def cmd_reindex(service: SearchService, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "collections": cmd_collections,
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "similar": cmd_similar, "collections": cmd_collections,
             "documents": cmd_documents, "delete": cmd_delete, "stats": cmd_stats, "reindex": cmd_reindex}
 
 if __name__ == "__main__":

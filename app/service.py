@@ -7,9 +7,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from app import retrieval
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
 from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
@@ -17,6 +19,7 @@ from indexer.errors import BabelSearchError
 from indexer.language import detect_language
 from indexer.pipeline import Indexer
 from indexer.report import IngestReport, Progress
+from indexer.store import fts
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo
 
 logger = logging.getLogger(__name__)
@@ -24,6 +27,19 @@ logger = logging.getLogger(__name__)
 
 class QueryError(BabelSearchError):
     """A query that cannot be run (empty, or options out of range)."""
+
+
+class Filters(NamedTuple):
+    """The user's filters; None means no filter."""
+
+    collections: list[str] | None
+    languages: list[str] | None
+    mimes: list[str] | None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(f is not None for f in self)
 
 
 class SearchService:
@@ -39,30 +55,38 @@ class SearchService:
         self.indexer = Indexer(self.settings, embedder)
         self.store = self.indexer.store
         self.lock = threading.RLock()
+        self._profile_cache: tuple[int, dict, dict] | None = None
 
     # --- search ---------------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 10, collections: list[str] | None = None,
-               languages: list[str] | None = None, mimes: list[str] | None = None) -> SearchResponse:
+               languages: list[str] | None = None, mimes: list[str] | None = None, *, balanced: bool = False,
+               hybrid: bool = False, other_languages: bool = False) -> SearchResponse:
         """Find the passages closest in meaning to ``query``, in any language.
 
         Args:
-            query: text in any language.
+            query: text in any language; with ``hybrid``, "quoted phrases" must occur literally.
             k: number of results (1-1000).
             collections: only these collections (None = all).
             languages: only chunks in these languages (ISO 639-1 codes).
             mimes: only documents of these MIME types.
+            balanced: cover the languages present instead of favouring the query's own language.
+            hybrid: fuse keyword (BM25) and vector rankings, for names, numbers and identifiers.
+            other_languages: leave out passages in the query's own language.
 
         Returns:
-            The response with ranked results and timing.
+            The response with ranked results, per-language counts of relevant passages and timing.
 
         Raises:
             QueryError: for an empty query or k out of range.
+            CollectionNotFoundError: for an unknown collection.
         """
-        return self.search_many([query], k, collections, languages, mimes)[0]
+        return self.search_many([query], k, collections, languages, mimes, balanced=balanced, hybrid=hybrid,
+                                other_languages=other_languages)[0]
 
     def search_many(self, queries: list[str], k: int = 10, collections: list[str] | None = None,
-                    languages: list[str] | None = None, mimes: list[str] | None = None) -> list[SearchResponse]:
+                    languages: list[str] | None = None, mimes: list[str] | None = None, *, balanced: bool = False,
+                    hybrid: bool = False, other_languages: bool = False) -> list[SearchResponse]:
         """Run several queries with one embedding pass (see ``search``)."""
         queries = [q.strip() for q in queries]
         if not queries or any(not q for q in queries):
@@ -71,28 +95,105 @@ class SearchService:
             raise QueryError(f"k must be between 1 and 1000, not {k}")
         for name in collections or []:
             self.store.collection_id(name)  # raises CollectionNotFoundError naming the existing ones
+        options = {"k": k, "balanced": balanced, "hybrid": hybrid, "other_languages": other_languages}
         with self.lock:
-            vectors = self.indexer.vectors  # loads the model and the index on first use: not timed
+            self.indexer.vectors  # loads the model and the index on first use: not timed
             t0 = time.perf_counter()
             qv = self.indexer.embedder.encode_queries(queries)
-            allowed = None
-            if collections is not None or languages is not None or mimes is not None:
-                allowed = self.store.chunk_ids(collections, languages, mimes)
-            scores, ids = vectors.index.search(qv, k, allowed)
-        infos = self.store.chunks(ids[ids >= 0])
+            filters = Filters(collections, languages, mimes)
+            responses = [self._search_one(q, v, filters, options) for q, v in zip(queries, qv)]
         elapsed = (time.perf_counter() - t0) * 1000 / len(queries)
-        return [SearchResponse(q, self._results(q, s, i, infos), elapsed, detect_language(q))
-                for q, s, i in zip(queries, scores, ids)]
+        for response in responses:
+            response.elapsed_ms = elapsed
+        return responses
 
-    def _results(self, query: str, scores: np.ndarray, ids: np.ndarray,
-                 infos: dict[int, ChunkInfo]) -> list[SearchResult]:
-        out = []
-        for score, chunk_id in zip(scores.tolist(), ids.tolist()):
-            info = infos.get(chunk_id)
-            if info is None:  # deleted between the vector search and the fetch
-                continue
-            out.append(_result(len(out) + 1, score, info, query))
-        return out
+    def _search_one(self, query: str, vector: np.ndarray, filters: Filters, options: dict) -> SearchResponse:
+        k = options["k"]
+        qlang = detect_language(query)
+        if options["other_languages"] and qlang:
+            present = filters.languages or list(self._language_ids())
+            filters = Filters(filters.collections, [lang for lang in present if lang != qlang], filters.mimes)
+        allowed = self.store.chunk_ids(*filters) if filters.active else None
+        if options["hybrid"]:
+            keyword = self.store.keyword_search(query, max(k, 100), *filters)
+            if fts.match_expression(query)[1]:  # quoted phrases: only passages that contain them
+                allowed = np.array(sorted(i for i, _ in keyword), dtype=np.int64)
+        ranked, facets = self._dense(vector, k if not options["hybrid"] else max(k, 100), allowed,
+                                     options["balanced"])
+        ids = [i for i, _ in ranked]
+        if options["hybrid"]:
+            ids = [i for i, _ in retrieval.rrf(ids, [i for i, _ in keyword], k=k)]
+        infos = self.store.chunks(ids[:k])
+        scores = self._cosines(vector, ids[:k])
+        results = [_result(n + 1, scores[i], infos[i], query) for n, i in enumerate(i for i in ids[:k] if i in infos)]
+        for n, r in enumerate(results):
+            r.rank = n + 1
+        return SearchResponse(query, results, 0.0, qlang, facets, dict(options))
+
+    def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
+               balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
+        index = self.indexer.vectors.index
+        if allowed is not None and not len(allowed):
+            return [], {}
+        scores, found = index.search(vector[None, :], max(k, retrieval.FEEDBACK_HITS), allowed)
+        plain = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0]
+        profiles = self._profiles()
+        if not balanced or not plain:
+            return plain[:k], retrieval.language_facets(index, vector, profiles, allowed)
+        seeds = self._vectors_of([i for i, _ in plain[: retrieval.FEEDBACK_HITS]])
+        return retrieval.balanced(index, vector, seeds, profiles, allowed, k, plain[0][0])
+
+    def _language_ids(self) -> dict[str, np.ndarray]:
+        return self._profiles_for_generation()[1]
+
+    def _profiles(self) -> dict[str, retrieval.LanguageProfile]:
+        return self._profiles_for_generation()[2]
+
+    def _profiles_for_generation(self) -> tuple[int, dict, dict]:
+        generation = self.store.generation()
+        if self._profile_cache is None or self._profile_cache[0] != generation:
+            language_ids = self.store.language_ids()
+            profiles = retrieval.build_profiles(language_ids, self._vectors_of)
+            self._profile_cache = (generation, language_ids, profiles)
+        return self._profile_cache
+
+    def _vectors_of(self, ids: list[int] | np.ndarray) -> np.ndarray:
+        blobs = self.store.embeddings(ids)
+        dim = self.indexer.embedder.dim
+        return np.stack([np.frombuffer(blobs[int(i)], dtype=np.float32) for i in ids]) if len(ids) else \
+            np.empty((0, dim), np.float32)
+
+    def _cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        present = [i for i in ids if i is not None]
+        if not present:
+            return {}
+        return dict(zip(present, (self._vectors_of(present) @ vector).tolist()))
+
+    def similar(self, document_id: int, k: int = 10, balanced: bool = True) -> SearchResponse:
+        """Passages like a document's, in every language ("more like this"), the document itself left out.
+
+        Args:
+            document_id: the document to start from.
+            k: number of results.
+            balanced: cover the languages present.
+
+        Returns:
+            The response; its query is the document's title.
+        """
+        doc = self.store.document(document_id)
+        with self.lock:
+            self.indexer.vectors
+            t0 = time.perf_counter()
+            own = self.store.document_chunk_ids(document_id)
+            mean = self._vectors_of(own).mean(axis=0)
+            vector = (mean / np.linalg.norm(mean)).astype(np.float32)
+            allowed = np.setdiff1d(self.indexer.vectors.index.ids(), own)
+            ranked, facets = self._dense(vector, k, allowed, balanced)
+            ids = [i for i, _ in ranked][:k]
+            infos, scores = self.store.chunks(ids), self._cosines(vector, ids)
+            results = [_result(n + 1, scores[i], infos[i], "") for n, i in enumerate(i for i in ids if i in infos)]
+        return SearchResponse(doc.title, results, (time.perf_counter() - t0) * 1000, doc.language, facets,
+                              {"k": k, "balanced": balanced, "similar_to": document_id})
 
     # --- browse ---------------------------------------------------------------------------------
 

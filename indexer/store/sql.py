@@ -9,10 +9,12 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Integer, String, cast, create_engine, delete, event, func, select, update
+from sqlalchemy import text as text_sql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer.errors import CollectionNotFoundError, DocumentNotFoundError, StoreError
+from indexer.store import fts
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, NewChunk
 from indexer.store.schema import Base, ChunkRow, CollectionRow, DocumentRow, IndexMetaRow, IngestErrorRow
 from indexer.types import LoadedDocument
@@ -44,6 +46,10 @@ class SqlStore:
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             Base.metadata.create_all(self.engine)
+            self.has_fts = self.engine.dialect.name == "sqlite"
+            if self.has_fts:
+                with self.engine.begin() as conn:
+                    fts.create(conn)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the database {self.engine_url_safe}: {e}") from e
         self._session = sessionmaker(self.engine, expire_on_commit=False)
@@ -159,7 +165,7 @@ class SqlStore:
         cid = self.collection_id(name)
         with self.session() as s, s.begin():
             ids = self._chunk_ids_where(s, DocumentRow.collection_id == cid)
-            s.execute(delete(ChunkRow).where(ChunkRow.id.in_(ids.tolist())))
+            self._delete_chunks(s, ids)
             s.execute(delete(DocumentRow).where(DocumentRow.collection_id == cid))
             s.execute(delete(CollectionRow).where(CollectionRow.id == cid))
             self._bump(s)
@@ -189,6 +195,8 @@ class SqlStore:
                 row.chunks = [ChunkRow(**vars(c)) for c in chunks]
                 s.add(row)
                 s.flush()
+                if self.has_fts:
+                    fts.insert(s.connection(), [(c.id, c.text) for c in row.chunks])
                 self._bump(s)
                 return row.id, np.array([c.id for c in row.chunks], dtype=np.int64)
         except SQLAlchemyError as e:
@@ -207,7 +215,7 @@ class SqlStore:
             if s.get(DocumentRow, document_id) is None:
                 raise DocumentNotFoundError(f"no document with id {document_id}")
             ids = self._chunk_ids_where(s, ChunkRow.document_id == document_id)
-            s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
+            self._delete_chunks(s, ids)
             s.execute(delete(DocumentRow).where(DocumentRow.id == document_id))
             self._bump(s)
         return ids
@@ -288,6 +296,60 @@ class SqlStore:
             stmt = stmt.where(DocumentRow.mime.in_(mimes))
         with self.session() as s:
             return np.fromiter(s.scalars(stmt.order_by(ChunkRow.id)), dtype=np.int64)
+
+    def _delete_chunks(self, s: Session, ids: np.ndarray) -> None:
+        values = ids.tolist()
+        for start in range(0, len(values), 900):
+            s.execute(delete(ChunkRow).where(ChunkRow.id.in_(values[start:start + 900])))
+        if self.has_fts:
+            fts.delete(s.connection(), values)
+
+    def keyword_search(self, query: str, k: int, collections: list[str] | None = None,
+                       languages: list[str] | None = None, mimes: list[str] | None = None) -> list[tuple[int, float]]:
+        """Chunks matching the query's words (BM25), with quoted phrases required.
+
+        Args:
+            query: the user's query.
+            k: most results.
+            collections: only these collections.
+            languages: only chunks in these languages.
+            mimes: only documents of these types.
+
+        Returns:
+            (chunk id, score) pairs, best first; higher scores are better.
+
+        Raises:
+            StoreError: when the database has no keyword index (only SQLite has one).
+        """
+        if not self.has_fts:
+            raise StoreError(f"keyword search needs SQLite FTS5; the {self.engine.dialect.name} store has no "
+                             "keyword index - use dense search")
+        expression, _ = fts.match_expression(query)
+        if not expression:
+            return []
+        where, params = ["chunks_fts MATCH :q"], {"q": expression, "k": k}
+        for name, column, values in (("col", "col.name", collections), ("lang", "c.language", languages),
+                                     ("mime", "d.mime", mimes)):
+            if values is not None:
+                keys = [f"{name}{i}" for i in range(len(values))]
+                where.append(f"{column} IN ({', '.join(':' + key for key in keys)})" if keys else "0")
+                params.update(zip(keys, values))
+        sql = ("SELECT chunks_fts.rowid, bm25(chunks_fts) AS rank FROM chunks_fts "
+               "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
+               f"JOIN collections col ON col.id = d.collection_id WHERE {' AND '.join(where)} "
+               "ORDER BY rank LIMIT :k")
+        with self.session() as s:
+            # bm25() is lower-is-better: negate it so every score in the service grows with relevance.
+            return [(int(i), -float(r)) for i, r in s.execute(text_sql(sql), params)]
+
+    def language_ids(self) -> dict[str, np.ndarray]:
+        """Chunk ids of each chunk language (sorted), for per-language searches and statistics."""
+        with self.session() as s:
+            rows = s.execute(select(ChunkRow.language, ChunkRow.id).order_by(ChunkRow.id)).all()
+        out: dict[str, list[int]] = {}
+        for lang, chunk_id in rows:
+            out.setdefault(lang or "unknown", []).append(chunk_id)
+        return {lang: np.array(ids, dtype=np.int64) for lang, ids in out.items()}
 
     def _chunk_ids_where(self, s: Session, condition: Any) -> np.ndarray:
         stmt = select(ChunkRow.id).join(DocumentRow, ChunkRow.document_id == DocumentRow.id).where(condition)

@@ -1,0 +1,73 @@
+"""Keyword index: segmentation of scripts without spaces, query expressions, filters, deletes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from indexer.store import create_store
+from indexer.store.fts import match_expression, segment
+from indexer.store.records import NewChunk
+from indexer.types import LoadedDocument
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Karsk dam", "Karsk dam"),
+        ("大坝溃决", " 大  坝  溃  决 "),
+        ("เขื่อนแตก", " เ  ข  ื  ่  อ  น  แ  ต  ก "),
+        ("ダムが決壊", " ダ  ム  が 決  壊 ".replace("が 決", "が  決")),
+    ],
+)
+def test_segment_splits_only_scripts_without_spaces(text: str, expected: str) -> None:
+    assert segment(text) == expected
+
+
+@pytest.mark.parametrize(
+    "query, expression, phrases",
+    [
+        ("dam rain", '"dam" OR "rain"', False),
+        ('"Selene-3" rover', '"Selene 3" AND ("Selene 3" OR "rover")', True),
+        ("大坝", '"大 坝"', False),
+        ('"; DROP TABLE chunks; --', '"DROP" OR "TABLE" OR "chunks"', False),
+        ("?!", "", False),
+    ],
+)
+def test_match_expression_quotes_every_term(query: str, expression: str, phrases: bool) -> None:
+    assert match_expression(query) == (expression, phrases)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = create_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    cid = store.ensure_collection("c")
+    for text, lang in [("The Karsk dam failed after 212 mm of rain.", "en"), ("喀尔斯克大坝在暴雨后溃决。", "zh"),
+                       ("Selene-3 landed near the south pole.", "en"), ("เขื่อนแตกหลังฝนตกหนัก", "th")]:
+        chunk = NewChunk(0, text, 0, len(text), lang, 5, np.ones(4, np.float32).tobytes())
+        store.add_document(cid, LoadedDocument(text, text[:10], "f.txt", "text/plain"), text, lang, [chunk])
+    return store
+
+
+@pytest.mark.parametrize(
+    "query, languages, expected",
+    [
+        ("dam rain", None, [1]),
+        ("大坝", None, [2]),
+        ("暴雨 溃决", ["zh"], [2]),
+        ("เขื่อน", None, [4]),
+        ('"south pole"', None, [3]),
+        ('"north pole"', None, []),
+        ("212", None, [1]),
+        ("dam", ["zh"], []),
+    ],
+)
+def test_keyword_search_finds_words_in_any_script(store, query: str, languages, expected: list[int]) -> None:
+    assert [i for i, _ in store.keyword_search(query, 10, languages=languages)] == expected
+
+
+def test_deleted_chunks_leave_the_keyword_index(store) -> None:
+    store.delete_document(1)
+    assert store.keyword_search("dam", 10) == []
+    store.delete_collection("c")
+    assert store.keyword_search("Selene", 10) == []
