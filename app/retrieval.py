@@ -12,10 +12,10 @@ from indexer.ann import VectorIndex
 RRF_K = 60
 #: Weight of the top hits' vectors added to the query when searching other languages.
 FEEDBACK_WEIGHT = 1.0
-#: Top plain hits used as feedback.
-FEEDBACK_HITS = 3
+#: Top plain hits used as feedback (XQuAD, 12 languages: 1 hit → 10.7 language versions in the top 12, 3 → 8.6).
+FEEDBACK_HITS = 1
 #: Calibrated score above which a passage counts as relevant in the language facets.
-FACET_Z = 4.0
+FACET_Z = 3.5
 
 
 @dataclass
