@@ -1,0 +1,237 @@
+"""Run context shared by the benchmarks: options, the loaded models, machine facts and result files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+#: Relative to the repository root, as the eval README asks; overridable with --eval-dir.
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+PACKAGES = ("babelsearch", "torch", "sentence-transformers", "transformers", "faiss-cpu", "numpy", "SQLAlchemy",
+            "lingua-language-detector", "matplotlib")
+
+
+@dataclass
+class RunOptions:
+    """What the command line asked for.
+
+    Attributes:
+        quick: tiny sizes (the smoke test).
+        eval_dir: folder holding xquad/ and tatoeba/.
+        results_dir: where JSON results and plots go.
+        report: the Markdown report to regenerate.
+        work_dir: scratch space for data directories and temp files.
+        threads: torch threads (0 keeps torch's default).
+    """
+
+    quick: bool
+    eval_dir: Path
+    results_dir: Path
+    report: Path
+    work_dir: Path
+    threads: int = 0
+
+
+@dataclass
+class Context:
+    """Options plus lazily loaded models, shared by every benchmark of one run."""
+
+    options: RunOptions
+    _embedder: Any = field(default=None, repr=False)
+    _direct: Any = field(default=None, repr=False)
+
+    @property
+    def quick(self) -> bool:
+        """Tiny sizes?"""
+        return self.options.quick
+
+    def settings(self, home: Path, **overrides: Any) -> Any:
+        """Product settings for a data directory, ignoring BABELSEARCH_* variables of the caller.
+
+        Args:
+            home: the data directory.
+            **overrides: other settings.
+
+        Returns:
+            ``indexer.config.Settings``.
+        """
+        from indexer.config import load_settings
+
+        return load_settings(str(home), environ={}, threads=self.options.threads or None, **overrides)
+
+    @property
+    def embedder(self) -> Any:
+        """The product's Embedder with the default settings (loaded once, not timed)."""
+        if self._embedder is None:
+            s = self.settings(self.options.work_dir / "unused-home")
+            from indexer.embedder import Embedder
+
+            self._embedder = Embedder(s.model, s.prompts, s.cache_path, s.batch_size, s.threads)
+        return self._embedder
+
+    @property
+    def model_dir(self) -> str:
+        """The local directory of the default model, as a user would pass it to SentenceTransformer."""
+        from indexer.embedder import resolve_model_path
+
+        s = self.settings(self.options.work_dir / "unused-home")
+        return resolve_model_path(s.model, s.cache_path)
+
+    @property
+    def direct_model(self) -> Any:
+        """A plain ``SentenceTransformer(model_dir)``: the hand-written baseline's model, its own instance."""
+        if self._direct is None:
+            self._direct = load_direct_model(self.model_dir)
+        return self._direct
+
+
+def load_direct_model(model_dir: str) -> Any:
+    """Load the model the way a user would, without the product's wrapper.
+
+    Args:
+        model_dir: a sentence-transformers directory.
+
+    Returns:
+        The SentenceTransformer on CPU.
+    """
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    return SentenceTransformer(model_dir, device="cpu")
+
+
+def machine() -> dict[str, Any]:
+    """CPU, cores, threads in use, load and package versions: recorded in every result file."""
+    import faiss
+    import torch
+
+    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "faiss_threads": faiss.omp_get_max_threads(), "load_average": [round(x, 2) for x in os.getloadavg()],
+            "memory_gb": _memory_gb(), "python": platform.python_version(), "platform": platform.platform(),
+            "versions": {name: _version(name) for name in PACKAGES}, "git_commit": _git_commit(),
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory_gb() -> float | None:
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+    return round(pages / 2**30, 1)
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux /proc)."""
+    return _status_mb("VmRSS:")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB.
+
+    VmHWM is reset by exec, unlike ``ru_maxrss``, which a child started with fork + exec inherits
+    from its parent's size at the fork.
+    """
+    value = _status_mb("VmHWM:")
+    return value if value == value else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _status_mb(key: str) -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def file_mb(*paths: Path) -> float:
+    """Total size of the files that exist among ``paths``, in MB."""
+    return round(sum(p.stat().st_size for p in paths if p.exists()) / 2**20, 2)
+
+
+def percentiles(values_ms: list[float]) -> dict[str, float]:
+    """p50, p95, mean and count of a list of milliseconds."""
+    arr = np.asarray(values_ms, dtype=np.float64)
+    if not len(arr):
+        return {"n": 0}
+    return {"p50": round(float(np.percentile(arr, 50)), 2), "p95": round(float(np.percentile(arr, 95)), 2),
+            "mean": round(float(arr.mean()), 2), "n": int(len(arr))}
+
+
+def ratio(a: float, b: float) -> float | None:
+    """a / b rounded, or None when b is zero."""
+    return round(a / b, 3) if b else None
+
+
+def write_result(ctx: Context, name: str, data: dict[str, Any], started: float) -> Path:
+    """Write one benchmark's JSON with the machine facts and run options.
+
+    Args:
+        ctx: the run context.
+        name: benchmark name (the file is ``<name>.json``).
+        data: the measurements.
+        started: ``time.perf_counter()`` at the start of the benchmark.
+
+    Returns:
+        The path written.
+    """
+    out = {"name": name, "quick": ctx.quick, "wall_s": round(time.perf_counter() - started, 1),
+           "machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv]), **data}
+    path = ctx.options.results_dir / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+    logger.info("wrote %s", path)
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

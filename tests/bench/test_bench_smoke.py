@@ -1,0 +1,46 @@
+"""Smoke test of the benchmark suite: ``python -m bench --quick`` runs every benchmark at tiny sizes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL = ROOT.parent / "shared" / "eval"
+BENCHMARKS = ("xquad", "tatoeba", "ingest", "latency")
+#: The whole quick run on 2 shared cores, model loads included.
+BUDGET_S = 240
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not (EVAL / "xquad").is_dir(), reason="evaluation data not present in ../shared/eval")
+def test_quick_run_writes_every_result_and_the_report(tmp_path: Path) -> None:
+    results, report = tmp_path / "results", tmp_path / "BENCHMARKS.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")}
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--results-dir", str(results), "--report",
+                           str(report), "--work-dir", str(tmp_path / "work"), "--eval-dir", str(EVAL)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUDGET_S * 2, check=False)
+    elapsed = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for name in BENCHMARKS:
+        data = json.loads((results / f"{name}.json").read_text(encoding="utf-8"))
+        assert data["quick"] is True
+        assert data["machine"]["torch_threads"] >= 1 and data["machine"]["versions"]["torch"]
+    xquad = json.loads((results / "xquad.json").read_text(encoding="utf-8"))
+    assert xquad["cli"]["identical_rankings_pct"] == 100.0
+    assert xquad["diagnostics"]["embeddings"]["queries"]["min"] > 0.999
+    text = report.read_text(encoding="utf-8")
+    for title in ("Cross-lingual retrieval", "Tatoeba", "Ingest throughput", "Query latency", "Headline figures"):
+        assert title in text
+    assert "Not run yet" not in text
+    assert not (ROOT / "bench" / "results" / "xquad.json").exists() or \
+        (ROOT / "bench" / "results" / "xquad.json").stat().st_mtime < started
+    assert elapsed < BUDGET_S, f"quick benchmarks took {elapsed:.0f} s, budget {BUDGET_S} s"
