@@ -6,7 +6,8 @@ import streamlit as st
 
 from app.results import SearchResult
 from app.service import SearchService
-from app.ui.text import highlight_markdown, is_rtl, language_label, md_escape, md_paragraphs, passage_key, show_error
+from app.ui.text import highlight_markdown, is_rtl, language_label, md_inline, md_paragraphs
+from app.ui.widgets import passage_key, show_error
 from indexer.errors import BabelSearchError
 
 #: Characters shown before and after the passage; longer documents are cut around it.
@@ -27,9 +28,15 @@ def render_document(service: SearchService, document_id: int, result: SearchResu
         show_error(e)
         return
     text = doc.text or ""
-    st.markdown(f"#### {md_escape(doc.title or doc.source_name)}")
-    facts = [md_escape(doc.source_name), f"collection {md_escape(doc.collection)}", language_label(doc.language),
-             f"{doc.size:,} bytes", f"{doc.n_chunks} passages", f"added {doc.created_at:%Y-%m-%d %H:%M}"]
+    st.markdown(f"#### {md_inline(doc.title or doc.source_name)}")
+    facts = [
+        md_inline(doc.source_name),
+        f"collection {md_inline(doc.collection)}",
+        language_label(doc.language),
+        f"{doc.size:,} bytes",
+        f"{doc.n_chunks} passage{'' if doc.n_chunks == 1 else 's'}",
+        f"added {doc.created_at:%Y-%m-%d %H:%M}",
+    ]
     st.caption(" · ".join(facts))
     start, end = (result.char_start, result.char_end) if result else (0, 0)
     if not 0 <= start < end <= len(text):
@@ -52,8 +59,8 @@ def _render_text(text: str, start: int, end: int, result: SearchResult | None) -
         with st.container(border=True):
             st.caption("Matched passage")
             st.markdown(highlight_markdown(passage, spans))
-    if text[max(first, end):last].strip():
-        st.markdown(md_paragraphs(text[max(first, end):last]))
+    if text[max(first, end) : last].strip():
+        st.markdown(md_paragraphs(text[max(first, end) : last]))
     if last < len(text):
         st.caption(f"… {len(text) - last:,} later characters not shown")
     if not text.strip():

@@ -12,8 +12,8 @@ from app.ui.nav import PAGE_INFO
 from app.ui.search import render_search
 from app.ui.state import get_service
 from app.ui.status import render_status
-from app.ui.text import show_error
 from app.ui.upload import render_upload
+from app.ui.widgets import inject_css, show_error
 from indexer.errors import BabelSearchError
 
 RENDERERS: dict[str, Callable[[SearchService], None]] = {
@@ -31,6 +31,7 @@ def _page_runner(render: Callable[[SearchService], None]) -> Callable[[], None]:
         except BabelSearchError as e:  # e.g. a data directory built with another model
             show_error(e, "Cannot open the index: ")
             return
+        inject_css()
         render(service)
 
     return run
@@ -45,5 +46,9 @@ def pages(default: str = "search") -> list[st.Page]:
     Returns:
         One st.Page per entry of ``PAGE_INFO``.
     """
-    return [st.Page(_page_runner(RENDERERS[url_path]), title=title, icon=icon, url_path=url_path,
-                    default=url_path == default) for url_path, (title, icon) in PAGE_INFO.items()]
+    return [
+        st.Page(
+            _page_runner(RENDERERS[url_path]), title=title, icon=icon, url_path=url_path, default=url_path == default
+        )
+        for url_path, (title, icon) in PAGE_INFO.items()
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -10,9 +10,12 @@ from app.results import SearchResponse, SearchResult
 from app.service import SearchService
 from app.ui.document import show_document
 from app.ui.nav import link
-from app.ui.text import highlight_markdown, inject_css, is_rtl, language_label, md_escape, passage_key, show_error
+from app.ui.text import highlight_markdown, is_rtl, language_label, md_inline
+from app.ui.widgets import passage_key, show_error
 from indexer.errors import BabelSearchError
-from indexer.store.records import CollectionInfo
+
+if TYPE_CHECKING:  # store records reach the UI through the service; they are named here for annotations only
+    from indexer.store.records import CollectionInfo
 
 #: File type filter: label -> MIME types stored by the loaders.
 FILE_TYPES: dict[str, list[str]] = {
@@ -35,22 +38,25 @@ def render_search(service: SearchService) -> None:
         service: the search service.
     """
     st.title("Search")
-    inject_css()
     try:
         collections = service.collections()
     except BabelSearchError as e:
         show_error(e)
         return
     if not any(c.n_chunks for c in collections):
-        st.info("The index is empty. Upload documents in any language first, then search them here.",
-                icon=":material/inbox:")
+        st.info(
+            "The index is empty. Upload documents in any language first, then search them here.",
+            icon=":material/inbox:",
+        )
         link("upload", "Upload documents")
         return
     options = _filters(collections)
     query = st.text_input("Search in any language", key="query", placeholder=PLACEHOLDER)
     if not query.strip():
-        st.info("Type a question or a few words, in any language: passages in every language are found by "
-                "meaning, not by shared words. Narrow the search with the filters in the sidebar.")
+        st.info(
+            "Type a question or a few words, in any language: passages in every language are found by "
+            "meaning, not by shared words. Narrow the search with the filters in the sidebar."
+        )
         return
     try:
         response = service.search(query, **options)
@@ -64,10 +70,16 @@ def _filters(collections: list[CollectionInfo]) -> dict[str, Any]:
     languages = sorted({code for c in collections for code in c.languages if code != "unknown"})
     with st.sidebar:
         st.header("Filters")
-        names = st.multiselect("Collections", [c.name for c in collections], key="filter_collections",
-                               placeholder="All collections")
-        codes = st.multiselect("Result languages", languages, format_func=language_label, key="filter_languages",
-                               placeholder="All languages")
+        names = st.multiselect(
+            "Collections", [c.name for c in collections], key="filter_collections", placeholder="All collections"
+        )
+        codes = st.multiselect(
+            "Result languages",
+            languages,
+            format_func=language_label,
+            key="filter_languages",
+            placeholder="All languages",
+        )
         types = st.multiselect("File types", list(FILE_TYPES), key="filter_types", placeholder="All file types")
         k = st.slider("Number of results", 1, 50, 10, key="k")
     mimes = [mime for label in types for mime in FILE_TYPES[label]]
@@ -79,8 +91,11 @@ def _render_response(service: SearchService, response: SearchResponse) -> None:
     language = f" · query in {language_label(response.query_language)}" if response.query_language else ""
     st.caption(f"{found} in {response.elapsed_ms:.0f} ms{language}")
     if not response.results:
-        st.warning("No passage matches these filters. Clear a filter in the sidebar (collections, languages, "
-                   "file types), or upload documents in the languages you need.", icon=":material/search_off:")
+        st.warning(
+            "No passage matches these filters. Clear a filter in the sidebar (collections, languages, "
+            "file types), or upload documents in the languages you need.",
+            icon=":material/search_off:",
+        )
         return
     for result in response.results:
         _render_result(service, result)
@@ -88,10 +103,13 @@ def _render_response(service: SearchService, response: SearchResponse) -> None:
 
 def _render_result(service: SearchService, result: SearchResult) -> None:
     with st.container(border=True):
-        st.markdown(f"**{result.rank}\\. {md_escape(result.title or result.source_name)}**")
-        facts = [f":material/description: {md_escape(result.source_name)}",
-                 f":material/folder: {md_escape(result.collection)}",
-                 f":material/translate: {language_label(result.language)}", f"score {result.score:.3f}"]
+        st.markdown(f"**{result.rank}\\. {md_inline(result.title or result.source_name)}**")
+        facts = [
+            f":material/description: {md_inline(result.source_name)}",
+            f":material/folder: {md_inline(result.collection)}",
+            f":material/translate: {language_label(result.language)}",
+            f"score {result.score:.3f}",
+        ]
         st.caption(" · ".join(facts))
         with st.container(key=passage_key(str(result.rank), is_rtl(result.language, result.text))):
             st.markdown(highlight_markdown(result.text, result.highlights))

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app.service import SearchService
-from app.ui.text import show_error
+from app.ui.widgets import escaped_table, show_error
 from indexer.errors import BabelSearchError
 
 
@@ -24,24 +24,36 @@ def render_status(service: SearchService) -> None:
         show_error(e)
         return
     cols = st.columns(4)
-    for col, (label, value) in zip(cols, [("Collections", stats.collections), ("Documents", stats.documents),
-                                          ("Passages", stats.chunks), ("Vectors", stats.vectors)]):
+    for col, (label, value) in zip(
+        cols,
+        [
+            ("Collections", stats.collections),
+            ("Documents", stats.documents),
+            ("Passages", stats.chunks),
+            ("Vectors", stats.vectors),
+        ],
+    ):
         col.metric(label, f"{value:,}")
     if stats.vectors != stats.chunks:
-        st.warning(f"The vector index holds {stats.vectors:,} vectors for {stats.chunks:,} passages. "
-                   "Rebuild it with `babelsearch reindex`.")
+        st.warning(
+            f"The vector index holds {stats.vectors:,} vectors for {stats.chunks:,} passages. "
+            "Rebuild it with `babelsearch reindex`."
+        )
     st.subheader("Model and index")
-    facts = {"Embedding model": stats.model, "Model fingerprint": stats.fingerprint or "(not built yet)",
-             "Embedding dimension": str(stats.dim or "(not built yet)"), "Vector index": stats.index_type,
-             "NLI reranker": stats.nli_model or "(none)", "Database": stats.database, "Data directory": stats.home}
-    st.dataframe(pd.DataFrame({"Setting": list(facts), "Value": list(facts.values())}), hide_index=True,
-                 width="stretch")
+    facts = {
+        "Embedding model": stats.model,
+        "Model fingerprint": stats.fingerprint or "(not built yet)",
+        "Embedding dimension": str(stats.dim or "(not built yet)"),
+        "Vector index": stats.index_type,
+        "NLI reranker": stats.nli_model or "(none)",
+        "Database": stats.database,
+        "Data directory": stats.home,
+    }
+    escaped_table(pd.DataFrame({"Setting": list(facts), "Value": list(facts.values())}))
     st.subheader("Recent ingest errors")
     if not errors:
         st.success("No ingest errors recorded.", icon=":material/check_circle:")
         return
-    st.caption(f"{stats.errors:,} recorded in all; the latest {len(errors)} are shown.")
-    table = pd.DataFrame([{"When": e.created_at, "File": e.file_name, "Collection": e.collection,
-                           "Stage": e.stage, "Reason": e.message} for e in errors])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+    st.caption(f"The latest {len(errors)} of {stats.errors:,} recorded.")
+    rows = [(f"{e.created_at:%Y-%m-%d %H:%M}", e.file_name, e.collection, e.stage, e.message) for e in errors]
+    escaped_table(pd.DataFrame(rows, columns=["When", "File", "Collection", "Stage", "Reason"]))

@@ -1,11 +1,9 @@
-"""Safe display of document text: Markdown escaping, highlighting, language labels and right-to-left layout."""
+"""Safe text for Streamlit: Markdown escaping, highlighting, language labels and text direction."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-
-import streamlit as st
 
 from indexer.language import language_name
 
@@ -16,13 +14,7 @@ RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv",
 # disarms emphasis, links, HTML, tables, math ($), :emoji: and :color[...] directives at once.
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _SPACE = re.compile(r"\s+")
-
-# Static CSS only (no user content): keyed containers get the class "st-key-<key>".
-_CSS = """<style>
-[class*="st-key-passage-"] { overflow-wrap: anywhere; }
-[class*="st-key-passage-rtl-"] { direction: rtl; }
-[class*="st-key-passage-rtl-"] [data-testid="stMarkdownContainer"] { text-align: right; }
-</style>"""
+_PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
 
 
 def md_escape(text: str) -> str:
@@ -37,6 +29,19 @@ def md_escape(text: str) -> str:
     return _PUNCTUATION.sub(r"\\\1", _SPACE.sub(" ", text))
 
 
+def md_inline(text: str) -> str:
+    """Escape a name or title for use inside a line of other text, isolated from its text direction.
+
+    Args:
+        text: untrusted text such as a file name.
+
+    Returns:
+        The escaped text between Unicode first-strong and pop isolates, so that an Arabic or Hebrew name
+        does not reorder the words around it.
+    """
+    return f"\u2068{md_escape(text)}\u2069"
+
+
 def md_paragraphs(text: str) -> str:
     """Escape a multi-line text, keeping its paragraphs and line breaks.
 
@@ -48,12 +53,15 @@ def md_paragraphs(text: str) -> str:
     """
     blocks = re.split(r"\n\s*\n", text.strip())
     # Two trailing spaces make a hard line break; escaping keeps lines from becoming lists or code.
-    return "\n\n".join("  \n".join(md_escape(line) for line in block.splitlines() if line.strip())
-                       for block in blocks if block.strip())
+    return "\n\n".join(
+        "  \n".join(md_escape(line).strip() for line in block.splitlines() if line.strip())
+        for block in blocks
+        if block.strip()
+    )
 
 
 def highlight_markdown(text: str, spans: list[tuple[int, int]]) -> str:
-    """Escape a passage and mark the given character spans in bold on an orange background.
+    """Escape a passage, keep its paragraph breaks, and mark the given spans in bold on an orange background.
 
     Args:
         text: the passage.
@@ -66,10 +74,15 @@ def highlight_markdown(text: str, spans: list[tuple[int, int]]) -> str:
     for start, end in spans:
         if start < position or start >= end or end > len(text):
             continue  # a span that does not fit this text is dropped, never guessed at
-        parts += [md_escape(text[position:start]), f":orange-background[**{md_escape(text[start:end])}**]"]
+        parts += [_escape_paragraphs(text[position:start]), f":orange-background[**{md_escape(text[start:end])}**]"]
         position = end
-    parts.append(md_escape(text[position:]))
+    parts.append(_escape_paragraphs(text[position:]))
     return "".join(parts).strip()
+
+
+def _escape_paragraphs(text: str) -> str:
+    # Spans never hold whitespace, so a blank line can only fall between them: keep it as a paragraph break.
+    return "\n\n".join(md_escape(part) for part in _PARAGRAPH_BREAK.split(text))
 
 
 def language_label(code: str | None) -> str:
@@ -103,31 +116,3 @@ def is_rtl(language: str | None, text: str = "") -> bool:
         if direction in ("L", "R", "AL"):
             return direction != "L"
     return False
-
-
-def passage_key(name: str, rtl: bool) -> str:
-    """The container key that gives a passage its wrapping and direction through the static CSS.
-
-    Args:
-        name: unique part of the key on the page, e.g. the result rank.
-        rtl: lay the passage out right to left.
-
-    Returns:
-        A key such as "passage-rtl-3".
-    """
-    return f"passage-{'rtl-' if rtl else ''}{name}"
-
-
-def inject_css() -> None:
-    """Add the static style rules for passages (no user content is ever part of this HTML)."""
-    st.html(_CSS)
-
-
-def show_error(error: Exception, context: str = "") -> None:
-    """Show a domain error; its message may quote file or collection names, so it is escaped.
-
-    Args:
-        error: the caught ``BabelSearchError``.
-        context: static Markdown put before the message, e.g. "Cannot open the index: ".
-    """
-    st.error(f"{context}{md_escape(str(error))}", icon=":material/error:")

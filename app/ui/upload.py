@@ -11,14 +11,14 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from app.service import SearchService
-from app.ui.text import md_escape, show_error
+from app.ui.text import md_inline
+from app.ui.widgets import escaped_table, show_error
 from indexer.errors import BabelSearchError
 from indexer.loaders import SUPPORTED_EXTENSIONS
 from indexer.report import IngestReport, Progress
 
 EXTENSIONS = sorted(ext.lstrip(".") for ext in SUPPORTED_EXTENSIONS)
 COPY_CHUNK = 1024 * 1024
-STATUS_LABELS = {"added": "✅ added", "duplicate": "♻️ duplicate", "failed": "❌ failed"}
 
 
 def render_upload(service: SearchService) -> None:
@@ -36,9 +36,11 @@ def render_upload(service: SearchService) -> None:
     collection = _choose_collection(names)
     limit_mb = st.get_option("server.maxUploadSize")
     files = st.file_uploader("Documents", type=EXTENSIONS, accept_multiple_files=True, key="upload_files")
-    st.caption(f"Accepted: {', '.join(EXTENSIONS)} · up to {limit_mb} MB per file. The language of each document "
-               "is detected; a file that cannot be read is reported and the others go on. For bigger files or "
-               "whole folders use `babelsearch ingest`.")
+    st.caption(
+        f"Accepted: {', '.join(EXTENSIONS)} · up to {limit_mb} MB per file. The language of each document "
+        "is detected; a file that cannot be read is reported and the others go on. For bigger files or "
+        "whole folders use `babelsearch ingest`."
+    )
     if st.button("Ingest", key="ingest", type="primary", icon=":material/input:", disabled=not (files and collection)):
         report = _ingest(service, files, collection)
         if report is not None:
@@ -48,8 +50,12 @@ def render_upload(service: SearchService) -> None:
 
 
 def _choose_collection(names: list[str]) -> str:
-    choice = st.selectbox("Collection", [*names, None], key="upload_collection",
-                          format_func=lambda name: "➕ New collection…" if name is None else name)
+    choice = st.selectbox(
+        "Collection",
+        [*names, None],
+        key="upload_collection",
+        format_func=lambda name: "+ New collection…" if name is None else name,
+    )
     if choice is not None:
         return choice
     name = st.text_input("New collection name", key="new_collection", placeholder="e.g. field-reports").strip()
@@ -74,9 +80,11 @@ def _ingest(service: SearchService, files: list[UploadedFile], collection: str) 
     bar = st.progress(0.0, text=f"Receiving {len(files)} files…")
 
     def on_progress(event: Progress) -> None:
-        current = f" · {md_escape(event.current)}" if event.current else ""
-        bar.progress(min(event.files_done / max(event.files_total, 1), 1.0),
-                     text=f"{event.files_done}/{event.files_total} files · {event.stage}{current}")
+        current = f" · {md_inline(event.current)}" if event.current else ""
+        bar.progress(
+            min(event.files_done / max(event.files_total, 1), 1.0),
+            text=f"{event.files_done}/{event.files_total} files · {event.stage}{current}",
+        )
 
     with tempfile.TemporaryDirectory(prefix="babelsearch-upload-") as folder:
         pairs = [(_save(upload, Path(folder), n), upload.name) for n, upload in enumerate(files)]
@@ -91,13 +99,11 @@ def _ingest(service: SearchService, files: list[UploadedFile], collection: str) 
 
 
 def _render_report(report: IngestReport) -> None:
-    st.subheader(f"Report · {md_escape(report.collection)}")
+    st.subheader(f"Report · {md_inline(report.collection)}")
     summary = report.summary()
     if report.failed:
         st.warning(summary, icon=":material/warning:")
     else:
         st.success(summary, icon=":material/check_circle:")
-    table = pd.DataFrame([{"File": f.source_name, "Status": STATUS_LABELS.get(f.status, f.status),
-                           "Documents": f.documents, "Duplicates": f.duplicates, "Passages": f.chunks,
-                           "Reason": f.message} for f in report.files])
-    st.dataframe(table, hide_index=True, width="stretch")
+    rows = [(f.source_name, f.status, f.documents, f.duplicates, f.chunks, f.message) for f in report.files]
+    escaped_table(pd.DataFrame(rows, columns=["File", "Status", "Documents", "Duplicates", "Passages", "Reason"]))
