@@ -1,0 +1,146 @@
+"""NLI training data: XNLI (15 parallel languages) and English SNLI/SICK, split by pair id, cross-language mixing."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from indexer.nli.base import LABELS
+
+logger = logging.getLogger(__name__)
+
+XNLI_LANGUAGES = ("ar", "bg", "de", "el", "en", "es", "fr", "hi", "ru", "sw", "th", "tr", "ur", "vi", "zh")
+_LABEL_IDS = {name: i for i, name in enumerate(LABELS)}
+# SNLI is distributed tokenised ("packages ."); undo the spaces the tokeniser added.
+_DETOK = [
+    (re.compile(r" ([.,!?;:)%])"), r"\1"),
+    (re.compile(r"([(]) "), r"\1"),
+    (re.compile(r" (n't|'s|'re|'ll|'d|'m|'ve)\b"), r"\1"),
+]
+
+
+@dataclass(frozen=True)
+class NliPair:
+    """One labelled premise/hypothesis pair.
+
+    ``group`` is the key that keeps translations together when splitting (``xnli:<id>``); ``lang`` is
+    ``"de"`` for a monolingual pair and ``"de-en"`` (premise-hypothesis) for a cross-language one.
+    """
+
+    premise: str
+    hypothesis: str
+    label: int
+    lang: str
+    group: str
+
+
+def read_xnli(
+    xnli_dir: Path, languages: tuple[str, ...] = XNLI_LANGUAGES, max_ids: int | None = None
+) -> list[NliPair]:
+    """Read ``xnli_validation_<lang>.tsv`` files (header ``id premise hypothesis label``).
+
+    Args:
+        xnli_dir: folder holding the TSV files.
+        languages: language codes to read.
+        max_ids: keep only the first ``max_ids`` ids of each language (tiny runs and tests).
+
+    Returns:
+        The pairs, language by language.
+
+    Raises:
+        FileNotFoundError: if a language's file is missing.
+    """
+    pairs = []
+    for lang in languages:
+        path = Path(xnli_dir) / f"xnli_validation_{lang}.tsv"
+        lines = path.read_text(encoding="utf-8").splitlines()[1:]
+        for line in lines[:max_ids]:
+            pair_id, premise, hypothesis, label = line.split("\t")
+            pairs.append(NliPair(premise, hypothesis, int(label), lang, f"xnli:{pair_id}"))
+    return pairs
+
+
+def _detokenize(text: str) -> str:
+    text = text.strip()
+    for pattern, repl in _DETOK:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def read_nli_en(nli_en_dir: Path, max_pairs: int | None = None) -> list[NliPair]:
+    """Read SNLI dev+test (``snli/s1|s2|labels.<split>``) and SICK (``sick/SICK.txt``).
+
+    Args:
+        nli_en_dir: the ``nli-en`` folder.
+        max_pairs: keep at most this many pairs of each source (tiny runs and tests).
+
+    Returns:
+        English pairs labelled in :data:`LABELS` order.
+    """
+    root, pairs = Path(nli_en_dir), []
+    for split in ("dev", "test"):
+        columns = [
+            (root / "snli" / f"{name}.{split}").read_text(encoding="utf-8").splitlines()
+            for name in ("s1", "s2", "labels")
+        ]
+        rows = list(zip(*columns, strict=True))[:max_pairs]
+        pairs += [
+            NliPair(_detokenize(p), _detokenize(h), _LABEL_IDS[y.strip()], "en", f"snli:{split}:{i}")
+            for i, (p, h, y) in enumerate(rows)
+        ]
+    sick = (root / "sick" / "SICK.txt").read_text(encoding="utf-8").splitlines()[1:]
+    for line in sick[:max_pairs]:
+        pair_id, premise, hypothesis, _, label = line.split("\t")
+        pairs.append(NliPair(premise, hypothesis, _LABEL_IDS[label.strip().lower()], "en", f"sick:{pair_id}"))
+    return pairs
+
+
+def split_by_group(pairs: list[NliPair], holdout: float, seed: int = 0) -> tuple[list[NliPair], list[NliPair]]:
+    """Split pairs so that all translations of one id fall on the same side.
+
+    Args:
+        pairs: the pairs to split.
+        holdout: fraction of groups held out (0 keeps everything for training).
+        seed: seed of the group permutation.
+
+    Returns:
+        (train, held_out).
+    """
+    groups = sorted({p.group for p in pairs})
+    order = np.random.default_rng(seed).permutation(len(groups))
+    held = {groups[i] for i in order[: round(holdout * len(groups))]}
+    return [p for p in pairs if p.group not in held], [p for p in pairs if p.group in held]
+
+
+def cross_language_pairs(pairs: list[NliPair], per_group: int, seed: int = 0) -> list[NliPair]:
+    """Mix languages within each id: premise in language A, hypothesis in language B (A != B).
+
+    The translations of one XNLI pair share its label, so any combination is a labelled pair, and it is
+    the product's own case (an English claim against a German passage).
+
+    Args:
+        pairs: monolingual pairs, several languages per group.
+        per_group: cross-language pairs drawn for each group.
+        seed: sampling seed.
+
+    Returns:
+        New pairs with ``lang`` = ``"<premise lang>-<hypothesis lang>"``.
+    """
+    by_group: dict[str, list[NliPair]] = defaultdict(list)
+    for pair in pairs:
+        by_group[pair.group].append(pair)
+    rng, out = np.random.default_rng(seed), []
+    for group in sorted(by_group):
+        members = by_group[group]
+        if len(members) < 2:
+            continue
+        for _ in range(per_group):
+            a, b = rng.choice(len(members), size=2, replace=False)
+            prem, hyp = members[a], members[b]
+            out.append(replace(prem, hypothesis=hyp.hypothesis, lang=f"{prem.lang}-{hyp.lang}"))
+    return out

@@ -1,0 +1,346 @@
+"""Train the shipped NLI cross-encoder: ``python -m indexer.nli.train --xnli-dir ... --nli-en-dir ... --out ...``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from indexer.nli.base import LABELS
+from indexer.nli.builtin import WEIGHTS_DIR, save_weights
+from indexer.nli.cache import PackedStates, encode_lower
+from indexer.nli.data import XNLI_LANGUAGES, NliPair, cross_language_pairs, read_nli_en, read_xnli, split_by_group
+from indexer.nli.model import FEATURE_PROMPT, TopLayers, load_lower, lower_digest
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--xnli-dir", type=Path, required=True, help="folder of xnli_validation_<lang>.tsv")
+    p.add_argument("--nli-en-dir", type=Path, help="folder with snli/ and sick/ (English pairs); omit to skip")
+    p.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="where to write the weights and config")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, sampling and shuffling")
+    p.add_argument("--base-model", type=Path, help="BertModel directory; default: the built-in e5 model")
+    p.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "babelsearch", help="built-in models")
+    p.add_argument("--layers", type=int, default=8, help="top layers fine-tuned (and shipped)")
+    p.add_argument("--pool", choices=("mean", "cls"), default="mean", help="head pooling")
+    p.add_argument("--epochs", type=float, default=1, help="passes over the training pairs")
+    p.add_argument("--lr", type=float, default=5e-5, help="peak AdamW learning rate")
+    p.add_argument("--batch-size", type=int, default=32, help="pairs per step")
+    p.add_argument("--max-length", type=int, default=128, help="tokens per pair (longest side truncated)")
+    p.add_argument("--holdout", type=float, default=0.2, help="fraction of XNLI ids held out for validation")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the held-out id split")
+    p.add_argument("--cross-per-id", type=int, default=0, help="cross-language pairs per XNLI training id")
+    p.add_argument("--english", choices=("all", "snli", "sick", "none"), default="all", help="English sets used")
+    p.add_argument("--languages", default=",".join(XNLI_LANGUAGES), help="comma-separated XNLI languages")
+    p.add_argument("--max-ids", type=int, help="read only the first N ids per language (tiny runs)")
+    p.add_argument("--max-en", type=int, help="read at most N pairs of each English set (tiny runs)")
+    p.add_argument(
+        "--eval-cross",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also score held-out pairs with a foreign premise and an English hypothesis",
+    )
+    p.add_argument(
+        "--features",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="join the base model's sentence embeddings [u, v, |u-v|, u*v] to the head",
+    )
+    p.add_argument("--device", default="cpu", help="torch device")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads")
+    return p
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_training_data(args: argparse.Namespace) -> tuple[list[NliPair], dict[str, list[NliPair]]]:
+    """Read the data, split XNLI by id, and add cross-language and English pairs to the training side.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        (training pairs, held-out pairs by evaluation language).
+    """
+    xnli = read_xnli(args.xnli_dir, tuple(args.languages.split(",")), args.max_ids)
+    train, held = split_by_group(xnli, args.holdout, args.split_seed)
+    if args.cross_per_id:
+        train += cross_language_pairs(train, args.cross_per_id, args.seed)
+    if args.nli_en_dir and args.english != "none":
+        english = read_nli_en(args.nli_en_dir, args.max_en)
+        train += [p for p in english if args.english == "all" or p.group.startswith(args.english)]
+    evals: dict[str, list[NliPair]] = defaultdict(list)
+    for pair in held:
+        evals[pair.lang].append(pair)
+    if args.eval_cross and "en" in evals:
+        english_hyp = {p.group: p.hypothesis for p in evals["en"]}
+        evals["xx-en"] = [
+            NliPair(p.premise, english_hyp[p.group], p.label, f"{p.lang}-en", p.group) for p in held if p.lang != "en"
+        ]
+    logger.info("training pairs: %d; held-out pairs: %d in %d sets", len(train), len(held), len(evals))
+    return train, dict(evals)
+
+
+def tokenize_pairs(tokenizer, pairs: list[NliPair], max_length: int) -> list[list[int]]:
+    """Tokenise ``<s> premise </s></s> hypothesis </s>``, truncating the longer side first.
+
+    Args:
+        tokenizer: the base model's tokenizer.
+        pairs: the pairs.
+        max_length: most tokens per pair.
+
+    Returns:
+        Token ids of each pair.
+    """
+    enc = tokenizer(
+        [p.premise for p in pairs], [p.hypothesis for p in pairs], truncation="longest_first", max_length=max_length
+    )
+    return enc["input_ids"]
+
+
+def _epoch_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffle, then batch pairs of similar length inside windows of 50 batches (less padding, still random)."""
+    order, window, batches = rng.permutation(len(lengths)), 50 * batch_size, []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+@torch.inference_mode()
+def evaluate(
+    top: TopLayers, packed: PackedStates, labels: np.ndarray, device: str, feats: torch.Tensor | None = None
+) -> float:
+    """Accuracy of the top layers on cached lower states.
+
+    Args:
+        top: the top layers and head.
+        packed: lower-layer states of the pairs.
+        labels: gold labels.
+        device: torch device.
+        feats: sentence features of the pairs, if the model uses them.
+
+    Returns:
+        Accuracy in [0, 1].
+    """
+    top.eval()
+    correct = 0
+    for index in _epoch_batches(packed.lengths, 128, np.random.default_rng(0)):
+        x, mask = packed.batch(index, device)
+        f = feats[index].to(device) if feats is not None else None
+        correct += int((top(x, mask, f).argmax(-1).cpu().numpy() == labels[index]).sum())
+    return correct / max(len(labels), 1)
+
+
+def evaluate_all(top: TopLayers, evals: dict[str, tuple], device: str) -> dict[str, float]:
+    """Accuracy per held-out set, plus ``avg`` over the monolingual XNLI languages.
+
+    Args:
+        top: the top layers and head.
+        evals: name -> (packed states, labels).
+        device: torch device.
+
+    Returns:
+        Set name -> accuracy.
+    """
+    scores = {name: evaluate(top, packed, labels, device, feats) for name, (packed, labels, feats) in evals.items()}
+    mono = [v for k, v in scores.items() if k in XNLI_LANGUAGES]
+    scores["avg"] = float(np.mean(mono)) if mono else float("nan")
+    logger.info("held-out accuracy: %s", " ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+    return scores
+
+
+def train_top(
+    top: TopLayers,
+    data: PackedStates,
+    labels: np.ndarray,
+    feats: torch.Tensor | None,
+    args: argparse.Namespace,
+    evals: dict[str, tuple],
+) -> list[dict[str, float]]:
+    """Fine-tune the top layers and head with AdamW, linear warm-up and decay; evaluate after each epoch.
+
+    Args:
+        top: the model part being trained (on ``args.device``).
+        data: cached lower states of the training pairs.
+        labels: their labels.
+        args: the parsed command line (lr, epochs, batch size, seed, device).
+        evals: held-out sets, scored after each epoch.
+
+    Returns:
+        Held-out scores after each epoch.
+    """
+    rng = np.random.default_rng(args.seed)
+    steps_per_epoch = math.ceil(len(labels) / args.batch_size)
+    total = max(1, round(args.epochs * steps_per_epoch))
+    decay = [p for n, p in top.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in top.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr
+    )
+    warmup = max(1, total // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / (total - warmup + 1e-9)))
+    )
+    history, step, started = [], 0, time.perf_counter()
+    y_all = torch.from_numpy(labels)
+    while step < total:
+        top.train()
+        for index in _epoch_batches(data.lengths, args.batch_size, rng):
+            x, mask = data.batch(index, args.device)
+            f = feats[index].to(args.device) if feats is not None else None
+            loss = F.cross_entropy(top(x, mask, f), y_all[index].to(args.device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(top.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 200 == 0:
+                logger.info(
+                    "step %d/%d loss %.3f (%.1f steps/s)",
+                    step,
+                    total,
+                    loss.item(),
+                    step / (time.perf_counter() - started),
+                )
+            if step >= total:
+                break
+        history.append(evaluate_all(top, evals, args.device) | {"step": step})
+    return history
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train and save: the whole command.
+
+    Args:
+        args: the parsed command line.
+
+    Returns:
+        The saved config (with the held-out scores).
+    """
+    _seed_everything(args.seed)
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    train, held = load_training_data(args)
+    base_dir = args.base_model or _default_base(args.cache_dir)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    lower, state, cfg = load_lower(base_dir, args.layers)
+    lower.to(args.device)
+    top = TopLayers(
+        type(cfg)(**{**cfg.__dict__, "pool": args.pool, "features": 4 * cfg.hidden if args.features else 0})
+    )
+    top.init_from_base(state, lower.config.num_hidden_layers)
+    top.to(args.device)
+    pad = tokenizer.pad_token_id
+    data = encode_lower(lower, tokenize_pairs(tokenizer, train, args.max_length), pad, device=args.device)
+    feats = _features_fn(args, base_dir, tokenizer)
+    evals = {
+        name: (
+            encode_lower(lower, tokenize_pairs(tokenizer, pairs, args.max_length), pad, device=args.device),
+            np.array([p.label for p in pairs]),
+            feats(pairs),
+        )
+        for name, pairs in sorted(held.items())
+    }
+    cached = time.perf_counter() - started
+    history = train_top(top, data, np.array([p.label for p in train]), feats(train), args, evals)
+    config = {
+        "max_length": args.max_length,
+        "labels": list(LABELS),
+        "feature_prompt": FEATURE_PROMPT,
+        "base_digest": lower_digest(lower.cpu()),
+        "heldout": history[-1] if history else {},
+        "training": _describe(args, train, history, cached, time.perf_counter() - started),
+    }
+    save_weights(top.cpu(), config, args.out)
+    return config
+
+
+def _describe(
+    args: argparse.Namespace, train: list[NliPair], history: list[dict], cached: float, total: float
+) -> dict:
+    options = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if k not in ("out", "cache_dir", "base_model", "xnli_dir", "nli_en_dir", "device", "threads")
+    }
+    counts: dict[str, int] = defaultdict(int)
+    for pair in train:
+        counts[pair.group.split(":")[0] + ("-cross" if "-" in pair.lang else "")] += 1
+    return {
+        "options": options,
+        "pairs": dict(counts),
+        "history": history,
+        "cache_s": round(cached, 1),
+        "total_s": round(total, 1),
+        "command": "python -m indexer.nli.train --xnli-dir <xnli-dev> "
+        "--nli-en-dir <nli-en> --out indexer/nli/weights --seed 0",
+    }
+
+
+def _features_fn(args: argparse.Namespace, base_dir: Path, tokenizer):
+    """Return pairs -> [u, v, |u-v|, u*v] of the full base model's sentence embeddings (or None when unused)."""
+    if not args.features:
+        return lambda pairs: None
+    from transformers import BertModel
+
+    full = BertModel.from_pretrained(str(base_dir)).eval().requires_grad_(False).to(args.device)
+
+    def feats(pairs: list[NliPair]) -> torch.Tensor:
+        texts = sorted({p.premise for p in pairs} | {p.hypothesis for p in pairs})
+        ids = tokenizer([FEATURE_PROMPT + t for t in texts], truncation=True, max_length=args.max_length)["input_ids"]
+        packed = encode_lower(full, ids, tokenizer.pad_token_id, device=args.device)
+        emb = torch.stack(
+            [packed.states[a:b].float().mean(0) for a, b in zip(packed.offsets[:-1], packed.offsets[1:])]
+        )
+        emb = F.normalize(emb, dim=-1)
+        row = {t: i for i, t in enumerate(texts)}
+        u, v = emb[[row[p.premise] for p in pairs]], emb[[row[p.hypothesis] for p in pairs]]
+        return torch.cat([u, v, (u - v).abs(), u * v], dim=-1)
+
+    return feats
+
+
+def _default_base(cache_dir: Path) -> Path:
+    from indexer.model_build import ensure_default_model
+
+    return ensure_default_model(cache_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point.
+
+    Args:
+        argv: arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit status.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    config = run(_parser().parse_args(argv))
+    logger.info("held-out XNLI average accuracy %.3f", config["heldout"].get("avg", float("nan")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

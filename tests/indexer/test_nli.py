@@ -1,0 +1,210 @@
+"""NLI models: the shipped cross-encoder, the Hub backend's label mapping, the data split and the training command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.errors import ModelUnavailableError
+from indexer.nli import BUILTIN, LABELS, load_nli
+from indexer.nli.builtin import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, load_builtin, read_config
+from indexer.nli.data import NliPair, cross_language_pairs, read_xnli, split_by_group
+from indexer.nli.hub import label_order
+
+EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
+needs_eval = pytest.mark.skipif(not (EVAL / "xnli-dev").is_dir(), reason="evaluation data not in ../shared/eval")
+
+# Sentences written for these tests: (premise = passage, hypothesis = claim).
+CLAIM = "The new bridge was opened in 2019."
+SUPPORTS = {
+    "de": "Die neue Brücke wurde im Jahr 2019 eröffnet.",
+    "ru": "Новый мост был открыт в 2019 году.",
+    "es": "El nuevo puente se inauguró en 2019.",
+    "zh": "这座新桥于2019年开通。",
+}
+DENIES = {
+    "de": "Die neue Brücke ist bis heute nicht eröffnet worden.",
+    "ru": "Новый мост так и не был открыт.",
+    "es": "El nuevo puente nunca se inauguró.",
+    "zh": "这座新桥至今从未开通。",
+}
+MONOLINGUAL = [
+    ("Der Mann spielt Gitarre auf der Bühne.", "Ein Mann spielt ein Instrument.", "entailment"),
+    ("Der Mann spielt Gitarre auf der Bühne.", "Der Mann schläft zu Hause.", "contradiction"),
+    ("Кошка спит на диване.", "Кошка бегает по саду.", "contradiction"),
+    ("Una mujer está cocinando la cena en la cocina.", "Una mujer está preparando comida.", "entailment"),
+    ("الرجل يقرأ كتابا في المكتبة.", "الرجل يقرأ.", "entailment"),
+    ("两个孩子在公园里踢足球。", "孩子们在玩。", "entailment"),
+]
+
+
+@pytest.fixture(scope="module")
+def builtin(real_model_dir: Path):
+    """The shipped NLI model over the real offline e5 model."""
+    return load_nli(BUILTIN, real_model_dir.parent)
+
+
+@pytest.mark.model
+def test_builtin_loads_offline_and_reports_its_labels(builtin) -> None:
+    assert builtin.name == BUILTIN and tuple(builtin.labels) == LABELS
+    config = read_config(WEIGHTS_DIR)
+    assert (WEIGHTS_DIR / WEIGHTS_FILE).stat().st_size < 30e6
+    assert config["heldout"]["avg"] > 0.6
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("lang", sorted(SUPPORTS))
+def test_english_claim_against_foreign_passages(builtin, lang: str) -> None:
+    probs = builtin.predict([SUPPORTS[lang], DENIES[lang]], [CLAIM, CLAIM])
+    assert probs.shape == (2, 3)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+    support, deny = probs
+    assert support[0] > deny[0], "the supporting passage must look more entailing"
+    assert deny[2] > support[2], "the denying passage must look more contradicting"
+    assert LABELS[int(deny.argmax())] == "contradiction"
+
+
+@pytest.mark.model
+def test_obvious_monolingual_pairs(builtin) -> None:
+    probs = builtin.predict([p for p, _, _ in MONOLINGUAL], [h for _, h, _ in MONOLINGUAL])
+    assert [LABELS[i] for i in probs.argmax(1)] == [y for _, _, y in MONOLINGUAL]
+
+
+@pytest.mark.model
+def test_batches_equal_one_by_one(builtin) -> None:
+    premises = [SUPPORTS["de"], DENIES["zh"], MONOLINGUAL[0][0] * 6, "Kurz."]
+    hypotheses = [CLAIM, CLAIM, "A very long claim about many things that happened " * 3, CLAIM]
+    batched = builtin.predict(premises, hypotheses, batch_size=4)
+    single = np.concatenate([builtin.predict([p], [h]) for p, h in zip(premises, hypotheses, strict=True)])
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+    assert builtin.predict([], []).shape == (0, 3)
+    with pytest.raises(ValueError, match="pair up"):
+        builtin.predict(["a"], [])
+
+
+@pytest.mark.model
+def test_weights_for_another_base_are_refused(tmp_path: Path, real_model_dir: Path) -> None:
+    weights = shutil.copytree(WEIGHTS_DIR, tmp_path / "weights")
+    config = json.loads((weights / CONFIG_FILE).read_text(encoding="utf-8"))
+    (weights / CONFIG_FILE).write_text(json.dumps(config | {"base_digest": "0" * 16}), encoding="utf-8")
+    with pytest.raises(ModelUnavailableError, match="another build"):
+        load_builtin(real_model_dir.parent, weights, real_model_dir)
+
+
+def test_missing_weights_and_unknown_names_explain_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match="indexer.nli.train"):
+        read_config(tmp_path)
+    with pytest.raises(ModelUnavailableError, match="builtin:nli"):
+        load_nli("builtin:other", tmp_path)
+    with pytest.raises(ModelUnavailableError, match="builtin:nli"):
+        load_nli(str(tmp_path / "no-such-model"), tmp_path)
+
+
+def _tiny_classifier(path: Path, tokenizer_dir: Path, id2label: dict[int, str]) -> Path:
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+        num_labels=len(id2label),
+        id2label=id2label,
+        label2id={v: k for k, v in id2label.items()},
+    )
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def test_hub_backend_reads_the_label_order_from_the_config(tmp_path: Path, tiny_model_dir: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    path = _tiny_classifier(tmp_path / "nli", tiny_model_dir, {0: "CONTRADICTION", 1: "Entailment", 2: "neutral"})
+    nli = load_nli(str(path), tmp_path)
+    assert nli.order == [1, 2, 0]
+    premises, hypotheses = ["Ein Hund bellt laut im Hof.", "Kurz."], ["A dog barks.", "Long " * 20]
+    model, tokenizer = AutoModelForSequenceClassification.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    with torch.no_grad():
+        logits = model(**tokenizer(premises, hypotheses, padding=True, return_tensors="pt")).logits
+    expected = torch.softmax(logits, -1)[:, [1, 2, 0]].numpy()
+    np.testing.assert_allclose(nli.predict(premises, hypotheses, batch_size=2), expected, atol=1e-5)
+    single = np.concatenate([nli.predict([p], [h]) for p, h in zip(premises, hypotheses, strict=True)])
+    np.testing.assert_allclose(single, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "id2label", [{0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, {0: "entailment", 1: "not_entailment"}]
+)
+def test_label_order_refuses_models_that_are_not_3way_nli(id2label: dict[int, str]) -> None:
+    with pytest.raises(ModelUnavailableError, match="3-way NLI"):
+        label_order(id2label)
+
+
+def test_split_keeps_translations_together_and_cross_pairs_mix_languages() -> None:
+    pairs = [NliPair(f"p{g}{lang}", f"h{g}{lang}", g % 3, lang, f"xnli:{g}") for g in range(20) for lang in "ab"]
+    train, held = split_by_group(pairs, 0.2, seed=0)
+    assert len(held) == 8 and not {p.group for p in train} & {p.group for p in held}
+    assert split_by_group(pairs, 0.2, seed=0) == (train, held)
+    cross = cross_language_pairs(train, per_group=2, seed=0)
+    assert len(cross) == 32 and {p.lang for p in cross} == {"a-b", "b-a"}
+    for pair in cross:
+        assert pair.premise[-1] == pair.lang[0] and pair.hypothesis[-1] == pair.lang[-1]
+        assert pair.label == int(pair.group.split(":")[1]) % 3
+
+
+@needs_eval
+def test_xnli_ids_are_parallel() -> None:
+    pairs = read_xnli(EVAL / "xnli-dev", ("en", "de"), max_ids=5)
+    en, de = pairs[:5], pairs[5:]
+    assert [p.group for p in en] == [p.group for p in de] and [p.label for p in en] == [p.label for p in de]
+
+
+@pytest.mark.model
+@needs_eval
+def test_training_command_runs_end_to_end(tmp_path: Path, real_model_dir: Path) -> None:
+    from indexer.nli.train import main
+
+    out = tmp_path / "weights"
+    args = [
+        "--xnli-dir",
+        str(EVAL / "xnli-dev"),
+        "--nli-en-dir",
+        str(EVAL / "nli-en"),
+        "--out",
+        str(out),
+        "--seed",
+        "0",
+        "--base-model",
+        str(real_model_dir),
+        "--languages",
+        "en,de,zh",
+        "--max-ids",
+        "30",
+        "--max-en",
+        "20",
+        "--layers",
+        "1",
+        "--no-features",
+        "--cross-per-id",
+        "1",
+        "--batch-size",
+        "16",
+    ]
+    assert main(args) == 0
+    config = read_config(out)
+    assert config["n_layers"] == 1 and set(config["heldout"]) >= {"en", "de", "zh", "xx-en", "avg"}
+    assert config["training"]["pairs"] == {"xnli": 72, "xnli-cross": 24, "snli": 40, "sick": 20}
+    nli = load_builtin(real_model_dir.parent, out, real_model_dir)
+    assert nli.predict(["Ein Satz."], ["A sentence."]).shape == (1, 3)
