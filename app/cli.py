@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--balanced", action="store_true", help="cover the languages present, not only the query's")
     se.add_argument("--hybrid", action="store_true", help="fuse keyword and vector search; quoted phrases must match")
     se.add_argument("--other-languages", action="store_true", help="leave out passages in the query's language")
+    se.add_argument("--rerank", action="store_true", help="reorder with the NLI model; adds stance and probabilities")
+    se.add_argument("--stance", action="store_true", help="add the NLI stance without reordering")
     se.add_argument("--json", action="store_true")
     se.add_argument("--export", type=Path, help="also write the results to FILE.csv or FILE.json")
 
@@ -47,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     si.add_argument("--k", type=int, default=10)
     si.add_argument("--plain", action="store_true", help="plain ranking instead of language-balanced")
     si.add_argument("--json", action="store_true")
+
+    nli = sub.add_parser("nli", help="label premise<TAB>hypothesis pairs: entailment / neutral / contradiction")
+    nli.add_argument("pairs", type=Path, help="a TSV file, one 'premise<TAB>hypothesis' pair per line")
+    nli.add_argument("--json", action="store_true")
 
     sub.add_parser("collections", help="list collections").add_argument("--json", action="store_true")
     docs = sub.add_parser("documents", help="list the documents of a collection")
@@ -137,7 +143,8 @@ def cmd_search(service: SearchService, args: argparse.Namespace) -> int:
     if args.export and args.export.suffix not in (".csv", ".json"):
         raise BabelSearchError(f"{args.export}: export to a .csv or .json file")
     responses = service.search_many(queries, args.k, args.collection, args.lang, balanced=args.balanced,
-                                    hybrid=args.hybrid, other_languages=args.other_languages)
+                                    hybrid=args.hybrid, other_languages=args.other_languages, rerank=args.rerank,
+                                    stance=args.stance)
     if args.export:
         from app.export import to_csv, to_json
 
@@ -162,6 +169,31 @@ def cmd_similar(service: SearchService, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nli(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch nli``."""
+    pairs = []
+    for n, line in enumerate(args.pairs.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not all(p.strip() for p in parts):
+            raise BabelSearchError(f"{args.pairs}: line {n}: expected 'premise<TAB>hypothesis'")
+        pairs.append((parts[0].strip(), parts[1].strip()))
+    if not pairs:
+        raise BabelSearchError(f"{args.pairs}: no pairs")
+    probs = service.nli.predict([p for p, _ in pairs], [h for _, h in pairs])
+    labels = service.nli.labels
+    for (premise, hypothesis), row in zip(pairs, probs):
+        label = labels[int(row.argmax())]
+        if args.json:
+            _print_json({"premise": premise, "hypothesis": hypothesis, "label": label,
+                         "p_entail": round(float(row[0]), 4), "p_neutral": round(float(row[1]), 4),
+                         "p_contradict": round(float(row[2]), 4)})
+        else:
+            print(f"{label}\t{row[0]:.3f}\t{row[1]:.3f}\t{row[2]:.3f}")
+    return 0
+
+
 def _print_results(response: Any) -> None:
     print(f"# {response.query}  ({len(response.results)} results, {response.elapsed_ms:.0f} ms)")
     if response.language_counts:
@@ -169,7 +201,8 @@ def _print_results(response: Any) -> None:
         print(f"  relevant passages per language: {facets}")
     for r in response.results:
         snippet = " ".join(r.text.split())[:160]
-        print(f"{r.rank:>3}. {r.score:.3f} [{r.language or '?'}] {r.title} ({r.collection}/{r.source_name})")
+        stance = f" {r.stance}" if r.stance else ""
+        print(f"{r.rank:>3}. {r.score:.3f}{stance} [{r.language or '?'}] {r.title} ({r.collection}/{r.source_name})")
         print(f"     {snippet}")
 
 
@@ -227,8 +260,9 @@ def cmd_reindex(service: SearchService, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "similar": cmd_similar, "collections": cmd_collections,
-            "documents": cmd_documents, "delete": cmd_delete, "stats": cmd_stats, "reindex": cmd_reindex}
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "similar": cmd_similar, "nli": cmd_nli,
+            "collections": cmd_collections, "documents": cmd_documents, "delete": cmd_delete, "stats": cmd_stats,
+            "reindex": cmd_reindex}
 
 if __name__ == "__main__":
     sys.exit(main())

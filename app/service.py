@@ -12,11 +12,13 @@ from typing import NamedTuple
 import numpy as np
 
 from app import retrieval
+from app.rerank import rerank as rerank_results
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
 from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
 from indexer.errors import BabelSearchError
 from indexer.language import detect_language
+from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
 from indexer.report import IngestReport, Progress
 from indexer.store import fts
@@ -56,12 +58,15 @@ class SearchService:
         self.store = self.indexer.store
         self.lock = threading.RLock()
         self._profile_cache: tuple[int, dict, dict] | None = None
+        self._nli: NliModel | None = None
+        self._ms_per_pair = 0.0
 
     # --- search ---------------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 10, collections: list[str] | None = None,
                languages: list[str] | None = None, mimes: list[str] | None = None, *, balanced: bool = False,
-               hybrid: bool = False, other_languages: bool = False) -> SearchResponse:
+               hybrid: bool = False, other_languages: bool = False, rerank: bool = False,
+               stance: bool = False) -> SearchResponse:
         """Find the passages closest in meaning to ``query``, in any language.
 
         Args:
@@ -73,6 +78,8 @@ class SearchService:
             balanced: cover the languages present instead of favouring the query's own language.
             hybrid: fuse keyword (BM25) and vector rankings, for names, numbers and identifiers.
             other_languages: leave out passages in the query's own language.
+            rerank: score the top ``rerank_k`` candidates with the NLI model, set their stance and reorder.
+            stance: set each result's stance (supports / contradicts / neutral) without reordering.
 
         Returns:
             The response with ranked results, per-language counts of relevant passages and timing.
@@ -82,11 +89,12 @@ class SearchService:
             CollectionNotFoundError: for an unknown collection.
         """
         return self.search_many([query], k, collections, languages, mimes, balanced=balanced, hybrid=hybrid,
-                                other_languages=other_languages)[0]
+                                other_languages=other_languages, rerank=rerank, stance=stance)[0]
 
     def search_many(self, queries: list[str], k: int = 10, collections: list[str] | None = None,
                     languages: list[str] | None = None, mimes: list[str] | None = None, *, balanced: bool = False,
-                    hybrid: bool = False, other_languages: bool = False) -> list[SearchResponse]:
+                    hybrid: bool = False, other_languages: bool = False, rerank: bool = False,
+                    stance: bool = False) -> list[SearchResponse]:
         """Run several queries with one embedding pass (see ``search``)."""
         queries = [q.strip() for q in queries]
         if not queries or any(not q for q in queries):
@@ -95,7 +103,8 @@ class SearchService:
             raise QueryError(f"k must be between 1 and 1000, not {k}")
         for name in collections or []:
             self.store.collection_id(name)  # raises CollectionNotFoundError naming the existing ones
-        options = {"k": k, "balanced": balanced, "hybrid": hybrid, "other_languages": other_languages}
+        options = {"k": k, "balanced": balanced, "hybrid": hybrid, "other_languages": other_languages,
+                   "rerank": rerank, "stance": stance}
         with self.lock:
             self.indexer.vectors  # loads the model and the index on first use: not timed
             t0 = time.perf_counter()
@@ -108,7 +117,8 @@ class SearchService:
         return responses
 
     def _search_one(self, query: str, vector: np.ndarray, filters: Filters, options: dict) -> SearchResponse:
-        k = options["k"]
+        # Reranking scores rerank_k candidates and keeps the best k of them.
+        k = max(options["k"], self.settings.rerank_k) if options["rerank"] else options["k"]
         qlang = detect_language(query)
         if options["other_languages"] and qlang:
             present = filters.languages or list(self._language_ids())
@@ -126,9 +136,33 @@ class SearchService:
         infos = self.store.chunks(ids[:k])
         scores = self._cosines(vector, ids[:k])
         results = [_result(n + 1, scores[i], infos[i], query) for n, i in enumerate(i for i in ids[:k] if i in infos)]
+        if options["rerank"] or options["stance"]:
+            results = self._nli_pass(query, results, reorder=options["rerank"])
+        results = results[: options["k"]]
         for n, r in enumerate(results):
             r.rank = n + 1
         return SearchResponse(query, results, 0.0, qlang, facets, dict(options))
+
+    @property
+    def nli(self) -> NliModel:
+        """The NLI model (``settings.nli_model``), loaded on first use."""
+        with self.lock:
+            if self._nli is None:
+                self._nli = load_nli(self.settings.nli_model, self.settings.cache_path)
+            return self._nli
+
+    def _nli_pass(self, query: str, results: list[SearchResult], reorder: bool) -> list[SearchResult]:
+        # Within the latency budget: score as many candidates (best first) as the last calls' speed allows.
+        affordable = max(4, int(self.settings.rerank_budget_ms / self._ms_per_pair)) if self._ms_per_pair else 10**6
+        scored, rest = results[:affordable], results[affordable:]
+        t0 = time.perf_counter()
+        checked = rerank_results(scored, query, self.nli)
+        if scored:
+            self._ms_per_pair = (time.perf_counter() - t0) * 1000 / len(scored)
+        if not reorder:
+            position = {r.chunk_id: n for n, r in enumerate(scored)}
+            checked.sort(key=lambda r: position[r.chunk_id])
+        return checked + rest
 
     def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
                balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:

@@ -40,6 +40,8 @@ class Settings:
         "builtin:nli", "NLI cross-encoder: 'builtin:nli' (shipped, offline), a Hub id or a local directory."
     )
     rerank_k: int = _setting(20, "Candidates scored by the NLI reranker.")
+    rerank_budget_ms: int = _setting(3000, "Time allowed for NLI scoring per query; candidates past it keep "
+                                     "their vector order and get no stance.")
     threads: int = _setting(0, "CPU threads for the models; 0 means all cores.")
 
     @property
