@@ -83,3 +83,30 @@ def match_expression(query: str) -> tuple[str, bool]:
     if required and optional:
         return f"{required} AND ({required} OR {optional})", True
     return required or optional, bool(required)
+
+
+def search(conn: Connection, query: str, k: int, filters: dict[str, list[str] | None]) -> list[tuple[int, float]]:
+    """BM25 keyword search over chunks, filtered inside SQL.
+
+    Args:
+        conn: a SQLite connection.
+        query: the user's query (see ``match_expression``).
+        k: most results.
+        filters: SQL column (``col.name``, ``c.language``, ``d.mime``) → allowed values, or None for no filter.
+
+    Returns:
+        (chunk id, score) pairs, best first; the score is BM25 negated, so higher is better.
+    """
+    expression, _ = match_expression(query)
+    if not expression:
+        return []
+    where, params = ["chunks_fts MATCH :q"], {"q": expression, "k": k}
+    for n, (column, values) in enumerate(filters.items()):
+        if values is not None:
+            keys = [f"f{n}_{i}" for i in range(len(values))]
+            where.append(f"{column} IN ({', '.join(':' + key for key in keys)})" if keys else "0")
+            params.update(zip(keys, values))
+    sql = ("SELECT chunks_fts.rowid, bm25(chunks_fts) AS rank FROM chunks_fts "
+           "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
+           f"JOIN collections col ON col.id = d.collection_id WHERE {' AND '.join(where)} ORDER BY rank LIMIT :k")
+    return [(int(i), -float(r)) for i, r in conn.execute(text(sql), params)]

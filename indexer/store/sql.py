@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Integer, String, cast, create_engine, delete, event, func, select, update
-from sqlalchemy import text as text_sql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -324,23 +323,8 @@ class SqlStore:
         if not self.has_fts:
             raise StoreError(f"keyword search needs SQLite FTS5; the {self.engine.dialect.name} store has no "
                              "keyword index - use dense search")
-        expression, _ = fts.match_expression(query)
-        if not expression:
-            return []
-        where, params = ["chunks_fts MATCH :q"], {"q": expression, "k": k}
-        for name, column, values in (("col", "col.name", collections), ("lang", "c.language", languages),
-                                     ("mime", "d.mime", mimes)):
-            if values is not None:
-                keys = [f"{name}{i}" for i in range(len(values))]
-                where.append(f"{column} IN ({', '.join(':' + key for key in keys)})" if keys else "0")
-                params.update(zip(keys, values))
-        sql = ("SELECT chunks_fts.rowid, bm25(chunks_fts) AS rank FROM chunks_fts "
-               "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
-               f"JOIN collections col ON col.id = d.collection_id WHERE {' AND '.join(where)} "
-               "ORDER BY rank LIMIT :k")
-        with self.session() as s:
-            # bm25() is lower-is-better: negate it so every score in the service grows with relevance.
-            return [(int(i), -float(r)) for i, r in s.execute(text_sql(sql), params)]
+        with self.engine.connect() as conn:
+            return fts.search(conn, query, k, {"col.name": collections, "c.language": languages, "d.mime": mimes})
 
     def language_ids(self) -> dict[str, np.ndarray]:
         """Chunk ids of each chunk language (sorted), for per-language searches and statistics."""
