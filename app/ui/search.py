@@ -1,34 +1,24 @@
-"""The Search page: one query box in any language, filters, and ranked passages with their words marked."""
+"""The Search page: one query box in any language, filters and options, language facets, and ranked passages."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import streamlit as st
 
-from app.results import SearchResponse, SearchResult
+from app.results import SearchResponse
 from app.service import SearchService
-from app.ui.document import show_document
+from app.ui.facets import facet_language, render_facets
 from app.ui.nav import link
-from app.ui.text import highlight_markdown, is_rtl, language_label, md_inline
-from app.ui.widgets import passage_key, show_error
-from indexer.errors import BabelSearchError
+from app.ui.options import render_options
+from app.ui.result_list import render_cards, render_summary
+from app.ui.similar import render_similar, similar_target
+from app.ui.widgets import show_error
+from indexer.errors import BabelSearchError, ModelUnavailableError
 
-if TYPE_CHECKING:  # store records reach the UI through the service; they are named here for annotations only
-    from indexer.store.records import CollectionInfo
-
-#: File type filter: label -> MIME types stored by the loaders.
-FILE_TYPES: dict[str, list[str]] = {
-    "Plain text (.txt)": ["text/plain"],
-    "Markdown (.md)": ["text/markdown"],
-    "Web page (.html)": ["text/html"],
-    "PDF (.pdf)": ["application/pdf"],
-    "Word (.docx)": ["application/vnd.openxmlformats-officedocument.wordprocessingml.document"],
-    "Table rows (.csv)": ["text/csv"],
-    "JSON Lines (.jsonl)": ["application/jsonl"],
-    "E-mail (.eml)": ["message/rfc822"],
-}
 PLACEHOLDER = "e.g. flooding in the city centre · наводнение в центре города · 市中心的洪水"
+#: Options that change which passages count as relevant, and so the language facets.
+_FACET_OPTIONS = ("collections", "languages", "mimes", "balanced", "hybrid", "other_languages")
 
 
 def render_search(service: SearchService) -> None:
@@ -50,46 +40,49 @@ def render_search(service: SearchService) -> None:
         )
         link("upload", "Upload documents")
         return
-    options = _filters(collections)
-    query = st.text_input("Search in any language", key="query", placeholder=PLACEHOLDER)
-    if not query.strip():
+    options, stances = render_options(collections)
+    query = st.text_input("Search in any language", key="query", placeholder=PLACEHOLDER).strip()
+    if not query:
         st.info(
             "Type a question or a few words, in any language: passages in every language are found by "
             "meaning, not by shared words. Narrow the search with the filters in the sidebar."
         )
         return
+    if target := similar_target(query):
+        render_similar(service, target, options["k"])
+        return
+    signature = repr([query, *(options[name] for name in _FACET_OPTIONS)])
+    facet = facet_language(signature)
+    response = _search(service, query, {**options, "languages": [facet]} if facet else options)
+    if response is not None:
+        _render_response(service, response, stances, signature)
+
+
+def _search(service: SearchService, query: str, options: dict[str, Any]) -> SearchResponse | None:
     try:
-        response = service.search(query, **options)
+        return service.search(query, **options)
+    except ModelUnavailableError as e:
+        show_error(e)
+        if not (options["rerank"] or options["stance"]):
+            return None
     except BabelSearchError as e:
         show_error(e)
-        return
-    _render_response(service, response)
+        return None
+    # The NLI model is missing (e.g. not trained yet): the search itself still works without stances.
+    try:
+        response = service.search(query, **{**options, "rerank": False, "stance": False})
+    except BabelSearchError as e:
+        show_error(e)
+        return None
+    st.info("The results below are shown without stance labels.", icon=":material/info:")
+    return response
 
 
-def _filters(collections: list[CollectionInfo]) -> dict[str, Any]:
-    languages = sorted({code for c in collections for code in c.languages if code != "unknown"})
-    with st.sidebar:
-        st.header("Filters")
-        names = st.multiselect(
-            "Collections", [c.name for c in collections], key="filter_collections", placeholder="All collections"
-        )
-        codes = st.multiselect(
-            "Result languages",
-            languages,
-            format_func=language_label,
-            key="filter_languages",
-            placeholder="All languages",
-        )
-        types = st.multiselect("File types", list(FILE_TYPES), key="filter_types", placeholder="All file types")
-        k = st.slider("Number of results", 1, 50, 10, key="k")
-    mimes = [mime for label in types for mime in FILE_TYPES[label]]
-    return {"k": k, "collections": names or None, "languages": codes or None, "mimes": mimes or None}
-
-
-def _render_response(service: SearchService, response: SearchResponse) -> None:
-    found = f"{len(response.results)} passage{'s' if len(response.results) != 1 else ''}"
-    language = f" · query in {language_label(response.query_language)}" if response.query_language else ""
-    st.caption(f"{found} in {response.elapsed_ms:.0f} ms{language}")
+def _render_response(service: SearchService, response: SearchResponse, stances: list[str], signature: str) -> None:
+    # The stance filter applies only once stances exist; results without a stance are never hidden by it.
+    shown = [r for r in response.results if not stances or r.stance is None or r.stance in stances]
+    render_summary(response, shown, "babel-search-results")
+    render_facets(response.language_counts, signature)
     if not response.results:
         st.warning(
             "No passage matches these filters. Clear a filter in the sidebar (collections, languages, "
@@ -97,21 +90,10 @@ def _render_response(service: SearchService, response: SearchResponse) -> None:
             icon=":material/search_off:",
         )
         return
-    for result in response.results:
-        _render_result(service, result)
-
-
-def _render_result(service: SearchService, result: SearchResult) -> None:
-    with st.container(border=True):
-        st.markdown(f"**{result.rank}\\. {md_inline(result.title or result.source_name)}**")
-        facts = [
-            f":material/description: {md_inline(result.source_name)}",
-            f":material/folder: {md_inline(result.collection)}",
-            f":material/translate: {language_label(result.language)}",
-            f"score {result.score:.3f}",
-        ]
-        st.caption(" · ".join(facts))
-        with st.container(key=passage_key(str(result.rank), is_rtl(result.language, result.text))):
-            st.markdown(highlight_markdown(result.text, result.highlights))
-        if st.button("Open document", key=f"open_{result.rank}", icon=":material/article:", type="tertiary"):
-            show_document(service, result.document_id, result)
+    if not shown:
+        st.warning(
+            "No passage has the chosen stance. Add stances to **Show stances** in the sidebar, or clear it.",
+            icon=":material/filter_alt_off:",
+        )
+        return
+    render_cards(service, shown, response.query)

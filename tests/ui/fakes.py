@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
 from app.service import QueryError
-from indexer.errors import CollectionNotFoundError, DocumentNotFoundError
+from indexer.errors import CollectionNotFoundError, DocumentNotFoundError, ModelUnavailableError
 from indexer.report import FileResult, IngestReport, Progress
 from indexer.store.records import CollectionInfo, DocumentInfo, IngestErrorInfo
 
@@ -18,13 +19,27 @@ TEXTS = {
     2: ("فيضان", "fayadan.md", "ar", "غمرت مياه الفيضان وسط المدينة يوم الاثنين."),
     3: ("<b>Tricky</b>", "tricky <i>.txt", "en", TRICKY),
 }
+#: The keyword options of SearchService.search.
+OPTIONS = ("balanced", "hybrid", "other_languages", "rerank", "stance")
+#: Relevant passages per language (the fake's language facets).
+FACETS = {"de": 4, "ar": 2, "en": 1}
+#: The fake NLI verdict per document: (stance, p_entail, p_neutral, p_contradict).
+STANCES = {1: ("supports", 0.91, 0.06, 0.03), 2: ("contradicts", 0.02, 0.01, 0.97), 3: ("neutral", 0.1, 0.8, 0.1)}
+
+
+def _with_stance(result: SearchResult) -> SearchResult:
+    stance, p_entail, p_neutral, p_contradict = STANCES[result.document_id]
+    return replace(result, stance=stance, p_entail=p_entail, p_neutral=p_neutral, p_contradict=p_contradict,
+                   rerank_score=result.score + 0.05 * (p_entail + p_contradict))  # fmt: skip
 
 
 class FakeService:
     """Answers like SearchService over three documents in one collection; records the calls it gets."""
 
-    def __init__(self, empty: bool = False):
-        self.docs = {} if empty else dict(TEXTS)
+    def __init__(self, empty: bool = False, docs: dict[int, tuple[str, str, str, str]] | None = None,
+                 nli_available: bool = True):  # fmt: skip
+        self.docs = {} if empty else dict(TEXTS if docs is None else docs)
+        self.nli_available = nli_available
         self.calls: list[tuple[str, tuple, dict]] = []
 
     def collections(self) -> list[CollectionInfo]:
@@ -67,35 +82,50 @@ class FakeService:
         collections: list[str] | None = None,
         languages: list[str] | None = None,
         mimes: list[str] | None = None,
+        **options: bool,
     ) -> SearchResponse:
+        unknown = set(options) - set(OPTIONS)
+        assert not unknown, f"SearchService.search has no option {unknown}"
+        flags = {name: options.get(name, False) for name in OPTIONS}
         self.calls.append(
-            ("search", (query,), {"k": k, "collections": collections, "languages": languages, "mimes": mimes})
+            ("search", (query,), {"k": k, "collections": collections, "languages": languages, "mimes": mimes, **flags})
         )
         if not query.strip():
             raise QueryError("the query is empty")
         if collections and "news" not in collections:
             raise CollectionNotFoundError(f"no collection {collections[0]!r}")
-        results = []
-        for doc_id, (title, name, lang, body) in self.docs.items():
-            if (languages is None or lang in languages) and (mimes is None or "text/plain" in mimes):
-                results.append(
-                    SearchResult(
-                        len(results) + 1,
-                        0.9 - 0.1 * doc_id,
-                        body,
-                        name,
-                        title,
-                        lang,
-                        "news",
-                        doc_id,
-                        doc_id,
-                        0,
-                        len(body),
-                        "text/plain",
-                        highlight_spans(body, query),
-                    )
-                )
-        return SearchResponse(query, results[:k], 12.5, "en")
+        if (flags["rerank"] or flags["stance"]) and not self.nli_available:
+            raise ModelUnavailableError("The NLI model has no weights yet: train it with `babelsearch nli train`.")
+        matching = [
+            doc_id
+            for doc_id, (_, _, lang, _) in self.docs.items()
+            if (languages is None or lang in languages) and (mimes is None or "text/plain" in mimes)
+        ]
+        results = [self._result(n + 1, doc_id, query) for n, doc_id in enumerate(matching)]
+        if flags["rerank"] or flags["stance"]:
+            results = [_with_stance(r) for r in results]
+        if flags["rerank"]:  # the fake's NLI order: the most decided passage first
+            results.sort(key=lambda r: -max(r.p_entail, r.p_contradict))
+            for n, r in enumerate(results):
+                r.rank = n + 1
+        counts = {lang: FACETS[lang] for lang in {self.docs[i][2] for i in matching}}
+        return SearchResponse(query, results[:k], 12.5, "en", counts, {"k": k, **flags})
+
+    def similar(self, document_id: int, k: int = 10, balanced: bool = True) -> SearchResponse:
+        self.calls.append(("similar", (document_id,), {"k": k, "balanced": balanced}))
+        if document_id not in self.docs:
+            raise DocumentNotFoundError(f"no document with id {document_id}")
+        others = [i for i in self.docs if i != document_id]
+        results = [self._result(n + 1, doc_id, "") for n, doc_id in enumerate(others)]
+        counts = {self.docs[i][2]: FACETS[self.docs[i][2]] for i in others}
+        return SearchResponse(self.docs[document_id][0], results[:k], 8.0, self.docs[document_id][2], counts, {})
+
+    def _result(self, rank: int, doc_id: int, query: str) -> SearchResult:
+        title, name, lang, body = self.docs[doc_id]
+        return SearchResult(
+            rank, 0.9 - 0.1 * doc_id, body, name, title, lang, "news", doc_id, doc_id, 0, len(body), "text/plain",
+            highlight_spans(body, query),
+        )  # fmt: skip
 
     def errors(self, limit: int = 50) -> list[IngestErrorInfo]:
         return [IngestErrorInfo("broken <b>.pdf", "news", "load", "not a PDF file", WHEN)]

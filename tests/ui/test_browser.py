@@ -173,6 +173,81 @@ def _no_horizontal_scroll(page) -> bool:
     return page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth <= window.innerWidth")
 
 
+def _result_languages(page) -> list[str]:
+    # Each result's caption ends "<language> (<code>) · score 0.812".
+    return re.findall(r"\((\w\w)\) · score", _text(page.locator('[data-testid="stMain"]')))
+
+
+def _wait_languages(page, pattern: str) -> None:
+    """Wait until a rerun has shown its results: the language codes of all result captions match ``pattern``."""
+    page.wait_for_function(
+        "pattern => { const main = document.querySelector('[data-testid=\"stMain\"]').innerText;"
+        " const codes = [...main.matchAll(/\\((\\w\\w)\\) · score/g)].map(m => m[1]);"
+        " return codes.length > 0 && codes.every(code => new RegExp(pattern).test(code)); }",
+        arg=pattern,
+    )
+
+
+def _check_balance_and_facets(page) -> None:
+    # Five languages in the collection: balancing is on by default, and results and facets span languages.
+    assert page.get_by_role("switch", name="Balance languages", exact=True).is_checked()
+    assert len(set(_result_languages(page))) >= 4
+    facets = page.locator(".st-key-facets")
+    facets.get_by_text("Relevant passages per language").wait_for()
+    labels = facets.get_by_role("radio").all_inner_texts()
+    assert len(labels) == 5 and any(label.startswith("German · ") for label in labels), labels
+
+
+def _check_facet_filter(page) -> None:
+    # A facet narrows the results to its language; "Show all languages" brings the others back.
+    page.locator(".st-key-facets").get_by_role("radio", name=re.compile("^Arabic")).click()
+    _wait_languages(page, "^ar$")
+    page.get_by_role("button", name="Show all languages").click()
+    page.get_by_role("button", name="Show all languages").wait_for(state="detached")
+    _wait_languages(page, ".")
+    page.get_by_text("(de) · score").first.wait_for()
+
+
+def _check_more_like_this(page) -> None:
+    # Passages like the German report's, in other documents and other languages, then back to the query.
+    page.get_by_role("button", name="More like this").first.click()
+    page.get_by_role("heading", name=re.compile("More like")).wait_for()
+    # The query's results stay on screen until the rerun ends; the document itself is never among its likes.
+    page.wait_for_function(
+        "() => { const main = document.querySelector('[data-testid=\"stMain\"]').innerText;"
+        " return main.includes('· score') && !main.includes('hochwasser-passau.txt'); }"
+    )
+    assert len(set(_result_languages(page))) >= 3
+    assert _no_horizontal_scroll(page)
+    _shot(page, "search-similar", 1300)
+    page.get_by_role("button", name="Back to the results").click()
+    page.get_by_role("heading", name=re.compile("More like")).wait_for(state="detached")
+    page.get_by_text(re.compile("^1\\. \u2068hochwasser-passau")).wait_for()
+
+
+def _sidebar_toggle(page, label: str) -> None:
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("switch", name=label, exact=True).scroll_into_view_if_needed()
+    sidebar.get_by_text(label, exact=True).click()
+
+
+def _check_stance(page) -> None:
+    # Stance badges once the NLI weights are there; before that, an error and the results without stances.
+    _sidebar_toggle(page, "Check stance (NLI)")
+    if (ROOT / "indexer" / "nli" / "weights" / "nli.safetensors").exists():
+        badge = page.get_by_text(re.compile(r"^(supports|contradicts|neutral) · \d+ %$")).first
+        badge.wait_for(timeout=INGEST_WAIT_MS)
+    else:
+        page.get_by_text("The built-in NLI weights are missing").wait_for(timeout=INGEST_WAIT_MS)
+        page.get_by_text("shown without stance labels").wait_for()
+    page.get_by_role("button", name="Open document").first.wait_for()
+    assert _no_horizontal_scroll(page)
+    _shot(page, "search-stance", 1500)
+    _sidebar_toggle(page, "Check stance (NLI)")
+    page.get_by_text("shown without stance labels").wait_for(state="detached")
+    page.get_by_text(re.compile(r"^(supports|contradicts|neutral) · \d+ %$")).first.wait_for(state="detached")
+
+
 def test_upload_search_open_and_browse(page, files: list[Path]) -> None:
     from playwright.sync_api import expect
 
@@ -204,7 +279,11 @@ def test_upload_search_open_and_browse(page, files: list[Path]) -> None:
     rtl = page.locator('[class*="st-key-passage-rtl-"]').first
     assert rtl.evaluate("e => getComputedStyle(e).direction") == "rtl"
     assert _no_horizontal_scroll(page)
+    _check_balance_and_facets(page)
     _shot(page, "search", 1500)
+    _check_facet_filter(page)
+    _check_more_like_this(page)
+    _check_stance(page)
 
     # Open the best document: a dialog with the whole text and the passage marked.
     page.get_by_role("button", name="Open document").first.click()
