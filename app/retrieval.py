@@ -16,6 +16,8 @@ FEEDBACK_WEIGHT = 1.0
 FEEDBACK_HITS = 1
 #: Calibrated score above which a passage counts as relevant in the language facets.
 FACET_Z = 3.5
+#: In small collections: how far below the best calibrated score a passage still counts as relevant.
+FACET_MARGIN = 1.0
 
 
 @dataclass
@@ -128,6 +130,9 @@ def language_facets(index: VectorIndex, query: np.ndarray, profiles: dict[str, L
                     allowed: np.ndarray | None, n: int = 200) -> dict[str, int]:
     """Relevant passages per language among the query's ``n`` nearest, judged by calibrated score.
 
+    A passage counts when its z-score passes ``FACET_Z``, or, in a small collection where nothing
+    stands out that far, when it comes within ``FACET_MARGIN`` of the best z-score.
+
     Args:
         index: the vector index.
         query: the normalised query vector.
@@ -136,12 +141,15 @@ def language_facets(index: VectorIndex, query: np.ndarray, profiles: dict[str, L
         n: how many nearest passages to look at.
 
     Returns:
-        Language code → number of passages whose calibrated score passes ``FACET_Z``.
+        Language code → number of relevant passages.
     """
     scores, found = index.search(query[None, :], n, allowed)
-    facets: dict[str, int] = {}
+    z_by_lang = {}
     for lang, profile in profiles.items():
         mask = np.isin(found[0], profile.ids)
         if mask.any():
-            facets[lang] = int((profile.calibrate(query, scores[0][mask]) >= FACET_Z).sum())
-    return facets
+            z_by_lang[lang] = profile.calibrate(query, scores[0][mask])
+    if not z_by_lang:
+        return {}
+    threshold = min(FACET_Z, max(float(z.max()) for z in z_by_lang.values()) - FACET_MARGIN)
+    return {lang: int((z >= threshold).sum()) for lang, z in z_by_lang.items()}
