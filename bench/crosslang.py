@@ -99,21 +99,23 @@ def _is_name_or_number(answer: str, lang: str) -> bool:
 
 
 def _lookup(product: ProductSystem, questions: dict[str, list[Question]], mode: str) -> dict[str, Any]:
-    hits, per_lang = [], {}
+    hits, firsts, per_lang = [], [], {}
     for lang, qs in questions.items():
         found = []
         for q in qs:
             if mode == "keyword":
                 ids = [i for i, _ in product.service.store.keyword_search(q.text, 10, languages=[lang])]
-                docs = {c.document_id for c in product.service.store.chunks(ids).values()}
-                pids = {product.docmap[d][0] for d in docs}
+                chunks = product.service.store.chunks(ids)
+                docs = [chunks[i].document_id for i in ids if i in chunks]
             else:
                 response = product.service.search(q.text, k=10, languages=[lang], hybrid=mode == "hybrid")
-                pids = {product.docmap[r.document_id][0] for r in response.results}
+                docs = [r.document_id for r in response.results]
+            pids = [product.docmap[d][0] for d in docs]
             found.append(q.pid in pids)
+            firsts.append(bool(pids) and pids[0] == q.pid)
         per_lang[lang] = _pct(found)
         hits += found
-    return {"r10": _pct(hits), "per_language": per_lang, "queries": len(hits)}
+    return {"r10": _pct(hits), "r1": _pct(firsts), "per_language_r10": per_lang, "queries": len(hits)}
 
 
 def _pct(values: list) -> float:

@@ -75,8 +75,11 @@ def match_expression(query: str) -> tuple[str, bool]:
     terms = []
     for word in _TERM.findall(rest):
         tokens = _TERM.findall(segment(word))
-        # A CJK run becomes a phrase of its characters; an ordinary word a quoted term.
-        terms.append('"' + " ".join(tokens) + '"')
+        if len(tokens) > 2 and _NO_SPACE.search(word):
+            # A run of CJK or Thai has no word boundaries: match its character bigrams, any of them.
+            terms += ['"' + " ".join(tokens[i:i + 2]) + '"' for i in range(len(tokens) - 1)]
+        else:
+            terms.append('"' + " ".join(tokens) + '"')
     terms = list(dict.fromkeys(terms))
     required = " AND ".join(phrases)
     optional = " OR ".join(terms)
