@@ -27,7 +27,10 @@ def _registry() -> dict[str, Callable[[Context], Any]]:
 
 def _parser(names: list[str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of every benchmark")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of every benchmark")
+    size.add_argument("--complete", action="store_true",
+                      help="all 240 XQuAD paragraphs and 1190 questions, 1000 Tatoeba pairs: several times longer")
     p.add_argument("--only", action="append", choices=names, help="run only this benchmark (repeatable)")
     p.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help=f"evaluation data (default: {EVAL_DIR})")
     p.add_argument("--results-dir", type=Path, help="where JSON and plots go (default: bench/results, "
@@ -61,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="babelsearch-bench-"))
     results = args.results_dir or (work / "results" if args.quick else RESULTS)
     report = args.report or (results / "BENCHMARKS.md" if args.quick else ROOT / "BENCHMARKS.md")
-    options = RunOptions(args.quick, args.eval_dir.resolve(), results.resolve(), report.resolve(), work.resolve(),
+    profile = "quick" if args.quick else "complete" if args.complete else "full"
+    options = RunOptions(profile, args.eval_dir.resolve(), results.resolve(), report.resolve(), work.resolve(),
                          args.threads)
     if args.threads:
         import torch
@@ -83,7 +87,7 @@ def _run_all(ctx: Context, names: list[str], registry: dict[str, Callable[[Conte
     total = time.perf_counter()
     for name in names:
         t0 = time.perf_counter()
-        logger.info("=== %s%s", name, " (quick)" if ctx.quick else "")
+        logger.info("=== %s (%s)", name, ctx.size)
         try:
             registry[name](ctx)
         except Exception:  # one broken benchmark must not hide the others' results

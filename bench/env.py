@@ -33,7 +33,8 @@ class RunOptions:
     """What the command line asked for.
 
     Attributes:
-        quick: tiny sizes (the smoke test).
+        size: "quick" (tiny: the smoke test), "full" (the default, sized to finish within an hour on two
+            shared cores) or "complete" (all of XQuAD and Tatoeba; several times longer).
         eval_dir: folder holding xquad/ and tatoeba/.
         results_dir: where JSON results and plots go.
         report: the Markdown report to regenerate.
@@ -41,7 +42,7 @@ class RunOptions:
         threads: torch threads (0 keeps torch's default).
     """
 
-    quick: bool
+    size: str
     eval_dir: Path
     results_dir: Path
     report: Path
@@ -60,7 +61,12 @@ class Context:
     @property
     def quick(self) -> bool:
         """Tiny sizes?"""
-        return self.options.quick
+        return self.options.size == "quick"
+
+    @property
+    def size(self) -> str:
+        """The size profile: "quick", "full" or "complete"."""
+        return self.options.size
 
     def settings(self, home: Path, **overrides: Any) -> Any:
         """Product settings for a data directory, ignoring BABELSEARCH_* variables of the caller.
@@ -220,7 +226,7 @@ def write_result(ctx: Context, name: str, data: dict[str, Any], started: float) 
     Returns:
         The path written.
     """
-    out = {"name": name, "quick": ctx.quick, "wall_s": round(time.perf_counter() - started, 1),
+    out = {"name": name, "quick": ctx.quick, "size": ctx.size, "wall_s": round(time.perf_counter() - started, 1),
            "machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv]), **data}
     path = ctx.options.results_dir / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

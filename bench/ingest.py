@@ -19,7 +19,8 @@ from bench.env import ROOT, Context, ratio, write_result
 logger = logging.getLogger(__name__)
 
 NAME = "ingest"
-SIZES = {"full": {"documents": 72, "rounds": 1}, "quick": {"documents": 3, "rounds": 1}}
+SIZES = {"quick": {"documents": 3, "rounds": 1}, "full": {"documents": 36, "rounds": 1},
+         "complete": {"documents": 144, "rounds": 2}}
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def run(ctx: Context) -> dict[str, Any]:
         The result written to ``ingest.json``.
     """
     started = time.perf_counter()
-    size = SIZES["quick" if ctx.quick else "full"]
+    size = SIZES[ctx.size]
     corpus = _write_corpus(ctx, size["documents"])
     rounds = []
     for n in range(size["rounds"]):

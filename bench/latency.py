@@ -17,8 +17,9 @@ from bench.xquad_systems import supported
 logger = logging.getLogger(__name__)
 
 NAME = "latency"
-SIZES = {"full": {"chunks": (10_000, 100_000, 1_000_000), "queries": 100, "batch_queries": 256},
-         "quick": {"chunks": (2_000,), "queries": 6, "batch_queries": 16}}
+SIZES = {"quick": {"chunks": (2_000,), "queries": 6, "batch_queries": 16},
+         "full": {"chunks": (10_000, 100_000, 1_000_000), "queries": 60, "batch_queries": 128},
+         "complete": {"chunks": (10_000, 100_000, 1_000_000), "queries": 200, "batch_queries": 256}}
 #: Search modes timed at every size: (name, keyword arguments, share of the query count).
 MODES = [("plain", {}, 1.0), ("language filter", {"languages": ["de"]}, 0.5), ("balanced", {"balanced": True}, 0.2),
          ("hybrid", {"hybrid": True}, 0.2), ("rerank top 20", {"rerank": True}, 0.1)]
@@ -37,7 +38,7 @@ def run(ctx: Context) -> dict[str, Any]:
         The result written to ``latency.json``.
     """
     started = time.perf_counter()
-    size = SIZES["quick" if ctx.quick else "full"]
+    size = SIZES[ctx.size]
     xquad = load_xquad(ctx.options.eval_dir, XQUAD_LANGS, questions_per_paragraph=1)
     texts = [t for lang in XQUAD_LANGS for t in xquad.paragraphs[lang]]
     queries = [q.text for i in range(len(xquad.questions["en"])) for lang in XQUAD_LANGS

@@ -11,10 +11,12 @@ Doc = tuple[int, str]
 
 @dataclass(frozen=True)
 class Judged:
-    """One query's outcome: the 1-based rank of the first gold document (None if missed) and the top language."""
+    """One query's outcome: the 1-based rank of the first gold document (None if missed), the top result's
+    language and how many distinct documents the top k held."""
 
     rank: int | None
     top_lang: str | None
+    n_docs: int = 10
 
 
 def dedupe(docs: Iterable[tuple[int, Doc]]) -> list[Doc]:
@@ -50,7 +52,7 @@ def judge(ranking: list[Doc], gold_pid: int, accept: Callable[[str], bool], k: i
         The judged outcome.
     """
     rank = next((i + 1 for i, (pid, lang) in enumerate(ranking[:k]) if pid == gold_pid and accept(lang)), None)
-    return Judged(rank, ranking[0][1] if ranking else None)
+    return Judged(rank, ranking[0][1] if ranking else None, len(ranking[:k]))
 
 
 def summarize(judged: list[Judged], own_lang: str | None = None) -> dict[str, float]:
@@ -61,14 +63,15 @@ def summarize(judged: list[Judged], own_lang: str | None = None) -> dict[str, fl
         own_lang: the query language, for the language-bias rate (None: not reported).
 
     Returns:
-        ``{"r1", "r10", "mrr10", "n"}`` plus ``"own_lang_top1"`` when ``own_lang`` is given.
+        ``{"r1", "r10", "mrr10", "docs_in_top10", "n"}`` plus ``"own_lang_top1"`` when ``own_lang`` is given.
     """
     n = len(judged)
     if not n:
         return {"n": 0}
     out = {"r1": _pct(sum(j.rank == 1 for j in judged), n),
            "r10": _pct(sum(j.rank is not None and j.rank <= 10 for j in judged), n),
-           "mrr10": round(100 * sum(1 / j.rank for j in judged if j.rank and j.rank <= 10) / n, 2), "n": n}
+           "mrr10": round(100 * sum(1 / j.rank for j in judged if j.rank and j.rank <= 10) / n, 2),
+           "docs_in_top10": round(sum(j.n_docs for j in judged) / n, 2), "n": n}
     if own_lang is not None:
         out["own_lang_top1"] = _pct(sum(j.top_lang == own_lang for j in judged), n)
     return out

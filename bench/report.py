@@ -22,6 +22,9 @@ INTRO = """# Benchmarks
 
 Run everything with `make bench` (or `python -m bench`); one benchmark with `python -m bench --only NAME`
 (NAME: {names}); regenerate this file from the stored results with `python -m bench --report-only`.
+The default ("full") sizes are chosen to finish within an hour on two shared CPU cores: half of XQuAD's
+paragraphs with one question each, the first 500 Tatoeba pairs per language; `--complete` runs all 240
+paragraphs with all 1190 questions and all Tatoeba pairs (several times longer).
 `python -m bench --quick` runs every benchmark at tiny sizes into a temporary folder: the test suite does that
 (`tests/bench/test_bench_smoke.py`) so the benchmarks cannot rot. Evaluation data is read at run time from
 `../shared/eval/` (`--eval-dir`), never copied here.
@@ -76,9 +79,9 @@ def _machines(results: dict[str, dict[str, Any]]) -> str:
     for name, data in results.items():
         m = data["machine"]
         v = m["versions"]
-        rows.append([name, "quick" if data["quick"] else "full", m["date"], fmt(data["wall_s"] / 60, 1), m["cpu"],
-                     m["cores"], f"{m['torch_threads']} / {m['faiss_threads']}",
-                     " ".join(fmt(x, 2) for x in m["load_average"]),
+        size = data.get("size", "quick" if data["quick"] else "full")
+        rows.append([name, size, m["date"], fmt(data["wall_s"] / 60, 1), m["cpu"], m["cores"],
+                     f"{m['torch_threads']} / {m['faiss_threads']}", " ".join(fmt(x, 2) for x in m["load_average"]),
                      f"torch {v['torch']}, ST {v['sentence-transformers']}, faiss {v['faiss-cpu']}",
                      m.get("git_commit") or "?"])
     head = ["benchmark", "size", "run at (UTC)", "minutes", "CPU", "cores", "threads torch / faiss",

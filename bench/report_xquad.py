@@ -116,6 +116,9 @@ def _diagnostics(data: dict[str, Any]) -> str:
                  g.get("direct_only_split_into_chunks", 0), g.get("direct_only_ranking", 0)]
                 for setting, g in d["gap"].items()]
     e = d["embeddings"]
+    docs = data["systems"]["product"]
+    distinct = ", ".join(f"{label} {fmt(docs[s][j]['avg'].get('docs_in_top10'), 2)}" for s, j, label in ROWS[:4]
+                         if s in docs)
     return "\n".join([
         "\n**Where the product and the direct model differ.** Chunking and language detection per language "
         "(a language filter selects chunks by their detected language):\n", table(head, rows),
@@ -124,6 +127,8 @@ def _diagnostics(data: dict[str, Any]) -> str:
         "paragraph split into several chunks, or neither (ranking):\n",
         table(["setting", "product only", "direct only", "…language filter", "…split into chunks", "…ranking"],
               gap_rows),
+        f"\nThe product returns 10 chunks; once chunks of the same paragraph are merged, its top 10 held on average "
+        f"{distinct} distinct paragraphs (the direct model: 10, one vector per paragraph).\n",
         f"\nSame text, same vector? Cosine between the product's stored vector of a single-chunk paragraph and "
         f"the direct model's: min {fmt(e['documents'].get('min'), 5)}, mean {fmt(e['documents'].get('mean'), 5)} "
         f"over {fmt(e['documents']['n'])} paragraphs; between `Embedder.encode_queries` and `encode_query`: min "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,9 @@ def evaluate(rank: Callable[[Task, list[Question]], list[list[Doc]]], xquad: XQu
     for setting in settings:
         for task in tasks(setting, tuple(xquad.paragraphs)):
             questions = subset(xquad.questions[task.src], max_queries)
+            t0 = time.perf_counter()
             rankings = rank(task, questions)
+            logger.info("%s %s: %d queries in %.1f s", setting, task.key, len(questions), time.perf_counter() - t0)
             for name, accept in task.judges.items():
                 outcomes[(setting, task.key, name)] = {q.qid: judge(r, q.pid, accept)
                                                        for q, r in zip(questions, rankings)}
