@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="babelsearch-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     results = args.results_dir or (work / "results" if args.quick else RESULTS)
     report = args.report or (results / "BENCHMARKS.md" if args.quick else ROOT / "BENCHMARKS.md")
     profile = "quick" if args.quick else "complete" if args.complete else "full"
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    failed = [] if args.report_only else _run_all(Context(options), args.only or list(registry), registry)
+    names = [name for name in registry if not args.only or name in args.only]
+    failed = [] if args.report_only else _run_all(Context(options), names, registry)
     from bench.report import write_report
 
     write_report(options.results_dir, options.report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from bench import synthetic
 from bench.data import XQUAD_LANGS, load_xquad
 from bench.env import Context, file_mb, peak_rss_mb, percentiles, ratio, rss_mb, write_result
 from bench.xquad_systems import supported
+from indexer.errors import BabelSearchError
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +24,7 @@ SIZES = {"quick": {"chunks": (2_000,), "queries": 6, "batch_queries": 16},
          "complete": {"chunks": (10_000, 100_000, 1_000_000), "queries": 200, "batch_queries": 256}}
 #: Search modes timed at every size: (name, keyword arguments, share of the query count).
 MODES = [("plain", {}, 1.0), ("language filter", {"languages": ["de"]}, 0.5), ("balanced", {"balanced": True}, 0.2),
-         ("hybrid", {"hybrid": True}, 0.2), ("rerank top 20", {"rerank": True}, 0.1)]
+         ("hybrid", {"hybrid": True}, 0.2), ("rerank", {"rerank": True}, 0.1)]
 WARM_UP = 3
 #: Free disk and memory needed per million chunks (SQLite with text and keyword index, FAISS, rebuild peak).
 NEEDS_GB_PER_MILLION = {"disk": 12.0, "memory": 8.0}
@@ -49,10 +51,14 @@ def run(ctx: Context) -> dict[str, Any]:
         skip = _lacks_room(ctx.options.work_dir, n)
         sizes[str(n)] = {"skipped": skip} if skip else _one_size(ctx, n, texts, queries, size["queries"])
         gc.collect()
+    settings = ctx.settings(ctx.options.work_dir / "unused-home")
     result = {"config": {"sizes": list(size["chunks"]), "queries": size["queries"], "k": 10,
+                         "rerank_k": getattr(settings, "rerank_k", None),
+                         "rerank_budget_ms": getattr(settings, "rerank_budget_ms", None),
                          "vectors": "random unit float32 (dim of the model), texts: XQuAD paragraphs in turn",
                          "baseline": "encode_query + faiss IndexFlatIP.search + texts from a Python list"},
-              "sizes": sizes, "query_batching": _batching(ctx, queries[: size["batch_queries"]])}
+              "sizes": sizes, "query_batching": _batching(ctx, queries[: size["batch_queries"]]),
+              "threads": _threads(ctx, queries[: size["batch_queries"]])}
     write_result(ctx, NAME, result, started)
     return result
 
@@ -119,12 +125,17 @@ def _modes(service: Any, queries: list[str], n_queries: int, warm: int) -> dict[
             continue
         count = max(3, int(n_queries * share))
         walls, inner = [], []
-        for i, query in enumerate(queries[:count + warm]):
-            t0 = time.perf_counter()
-            response = service.search(query, k=10, **kwargs)
-            if i >= warm:
-                walls.append((time.perf_counter() - t0) * 1000)
-                inner.append(response.elapsed_ms)
+        try:
+            for i, query in enumerate(queries[:count + warm]):
+                t0 = time.perf_counter()
+                response = service.search(query, k=10, **kwargs)
+                if i >= warm:
+                    walls.append((time.perf_counter() - t0) * 1000)
+                    inner.append(response.elapsed_ms)
+        except BabelSearchError as e:  # e.g. a mode whose model is not installed: recorded, not fatal
+            logger.warning("latency mode %s failed: %s", name, e)
+            out[name] = {"kwargs": kwargs, "error": f"{e.__class__.__name__}: {e}"}
+            continue
         out[name] = {"kwargs": kwargs, "wall_ms": percentiles(walls), "service_elapsed_ms": percentiles(inner)}
     return out
 
@@ -158,6 +169,25 @@ def _baseline(ctx: Context, n: int, texts: list[str], queries: list[str], warm: 
         walls.append((time.perf_counter() - t0) * 1000)
     del index
     return {"wall_ms": percentiles(walls)}
+
+
+def _threads(ctx: Context, queries: list[str]) -> dict[str, Any]:
+    """Query embedding speed with one torch thread and with one per core, on the machine as loaded now."""
+    import torch
+
+    before, out = torch.get_num_threads(), {}
+    try:
+        for n in sorted({1, os.cpu_count() or 1}):
+            torch.set_num_threads(n)
+            ctx.embedder.encode_queries(queries[:4])
+            t0 = time.perf_counter()
+            for start in range(0, len(queries), 32):
+                ctx.embedder.encode_queries(queries[start:start + 32])
+            out[str(n)] = round(len(queries) / (time.perf_counter() - t0), 1)
+    finally:
+        torch.set_num_threads(before)
+    return {"queries_per_s_by_threads": out, "default_threads": before, "load_average": os.getloadavg()[0],
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
 
 
 def _batching(ctx: Context, queries: list[str]) -> dict[str, Any]:

@@ -105,7 +105,9 @@ def _latency(data: dict[str, Any]) -> Any:
     modes = list(data["sizes"][sizes[0]]["modes"]) if sizes else []
     for mode in modes:
         points = [(int(s), data["sizes"][s]["modes"][mode]["wall_ms"]["p50"]) for s in sizes
-                  if mode in data["sizes"][s]["modes"]]
+                  if "wall_ms" in data["sizes"][s]["modes"].get(mode, {})]
+        if not points:
+            continue
         ax.plot(*zip(*points), marker="o", label=f"product: {mode}")
     base = [(int(s), data["sizes"][s]["baseline"]["wall_ms"]["p50"]) for s in sizes]
     if base:

@@ -51,6 +51,8 @@ def render_ingest(data: dict[str, Any]) -> str:
     head = ["system", "documents", "chunks", "tokens embedded", "wall s", "docs/s", "chunks/s", "tokens/s",
             *[f"{s} s" for s in stages], "RSS after model load MB", "peak RSS MB"]
     ls = data["length_sorting"]
+    per_round = "; ".join(f"round {n + 1}: × {fmt(r['chunks_per_s_ratio'], 2)} chunks/s, "
+                          f"× {fmt(r['tokens_per_s_ratio'], 2)} tokens/s" for n, r in enumerate(data["rounds"]))
     return "\n".join([
         f"Corpus: {cfg['documents']} documents — {cfg['corpus']}. Product: `SearchService.ingest` on the folder "
         f"(stage times from `IngestReport.timings`). Baseline: {cfg['baseline']}. Each run is a fresh child process "
@@ -59,6 +61,8 @@ def render_ingest(data: dict[str, Any]) -> str:
         "whitespace words, which for Chinese or Thai text is a whole document truncated at 512 tokens), so "
         "documents/s and tokens/s are the fairer comparisons; chunks/s is given as asked.\n",
         table(head, lines),
+        f"\nThe table shows round 1; the ratio row is the median over {len(data['rounds'])} round(s), the systems "
+        f"taking turns to go first ({per_round}).\n",
         "\nLength-sorted batching, same process, the product's own chunks of this corpus: "
         f"{fmt(ls['chunks'])} chunks ({fmt(ls['tokens'])} tokens) embedded with `Embedder.encode_documents` "
         f"(batches sorted by token count) in {fmt(ls['sorted_by_tokens_s'], 2)} s against "
@@ -79,6 +83,9 @@ def render_latency(data: dict[str, Any]) -> str:
             continue
         base = row["baseline"]["wall_ms"]["p50"]
         for mode, m in row["modes"].items():
+            if "error" in m:
+                rows.append([f"{int(size):,}", mode, "failed", m["error"][:160], "", "", ""])
+                continue
             rows.append([f"{int(size):,}", mode, m["wall_ms"]["p50"], m["wall_ms"]["p95"],
                          m["service_elapsed_ms"]["p50"], m["wall_ms"]["n"], f"× {fmt(m['wall_ms']['p50'] / base, 1)}"])
         bw = row["baseline"]["wall_ms"]
@@ -94,7 +101,10 @@ def render_latency(data: dict[str, Any]) -> str:
         f"shaping), wall-clock per call, queries in 12 languages, {cfg['queries']} per size for plain search (fewer "
         f"for the costlier modes, see n). Index contents: {cfg['vectors']}, written in bulk through the store's "
         f"session, then the vector cache rebuilds itself. Baseline: {cfg['baseline']}. \"service ms\" is the "
-        "service's own `elapsed_ms` (from after the model is loaded to the end of the batch).\n",
+        "service's own `elapsed_ms` (from after the model is loaded to the end of the batch). Modes are keyword "
+        "options of `search`; `rerank` scores up to `rerank_k` = "
+        f"{fmt(cfg.get('rerank_k'))} candidates with the NLI model within `rerank_budget_ms` = "
+        f"{fmt(cfg.get('rerank_budget_ms'))} ms.\n",
         table(["chunks", "mode", "p50 ms", "p95 ms", "service p50 ms", "n", "p50 vs baseline"], rows),
         "\nBuild, memory and disk:\n",
         table(["chunks", "bulk write s", "of which keyword index s", "vector index rebuild s", "first query ms",
@@ -103,7 +113,18 @@ def render_latency(data: dict[str, Any]) -> str:
         f"\nQuery embedding in one call: `encode_queries` on {qb['queries']} queries took "
         f"{fmt(qb['encode_queries_one_batch_s'], 2)} s in one batch against {fmt(qb['batches_of_32_s'], 2)} s in "
         f"batches of 32 (× {fmt(qb['slowdown'], 2)}).\n",
+        _threads_line(data.get("threads")),
     ])
+
+
+def _threads_line(threads: dict[str, Any] | None) -> str:
+    if not threads:
+        return ""
+    speeds = ", ".join(f"{n} thread(s): {fmt(v)} queries/s" for n, v in threads["queries_per_s_by_threads"].items())
+    load = fmt(threads["load_average"], 2)
+    return (f"\nTorch threads, same queries in batches of 32, 1-minute load average {load}: {speeds} (this run "
+            f"used {threads['default_threads']}). On a shared machine, one OpenMP thread per core spins against the "
+            "other jobs.\n")
 
 
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {

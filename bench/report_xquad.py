@@ -97,7 +97,8 @@ def _variants(data: dict[str, Any]) -> str:
                 rows.append([f"`{name}`", setting, judge, *_metrics(block), *(_metrics(plain)[:2]),
                              block["avg"].get("own_lang_top1"), block["avg"]["n"]])
     skipped = data.get("variants_skipped") or []
-    note = (f"\nNot available in `SearchService.search` yet, so not run: {', '.join(skipped)}.\n" if skipped else "")
+    note = (f"\nNot run (option missing from `SearchService.search`, or it failed): {'; '.join(skipped)}.\n"
+            if skipped else "")
     if not rows:
         return "\nSearch modes: none besides plain search." + note
     head = ["mode", "setting", "counted as hit", "R@1", "R@10", "MRR@10", "plain R@1 (same queries)",

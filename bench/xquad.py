@@ -21,6 +21,7 @@ from bench.xquad_systems import (
     tabulate,
     write_corpus,
 )
+from indexer.errors import BabelSearchError
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ VARIANTS = [
     Variant("balanced", {"balanced": True}, ("mixed", "mixed_foreign"), max_queries=30),
     Variant("other_languages", {"other_languages": True}, ("mixed",), max_queries=30),
     Variant("hybrid", {"hybrid": True}, SETTINGS, max_queries=20),
-    Variant("rerank", {"rerank": True}, ("en2x", "x2en"), max_queries=8),
+    Variant("rerank", {"rerank": True}, ("en2x", "x2en"), max_queries=5),
 ]
 QUICK_VARIANT_QUERIES = 2
 
@@ -79,7 +80,9 @@ def run(ctx: Context) -> dict[str, Any]:
                          "questions_per_language": len(next(iter(xquad.questions.values()))),
                          "questions_per_paragraph": size["questions_per_paragraph"] or "all", "k": 10,
                          "settings": SETTING_LABELS, "chunk_tokens": service.settings.chunk_tokens,
-                         "chunk_overlap": service.settings.chunk_overlap},
+                         "chunk_overlap": service.settings.chunk_overlap,
+                         "rerank_k": getattr(service.settings, "rerank_k", None),
+                         "rerank_budget_ms": getattr(service.settings, "rerank_budget_ms", None)},
               "ingest": ingest, "systems": {"product": tabulate(plain), "direct": tabulate(direct_out)},
               "variants": variants, "variants_skipped": skipped, "diagnostics": diagnostics, "cli": cli,
               "headline": headline(tabulate(plain), tabulate(direct_out)), "timings_s": timings}
@@ -120,7 +123,12 @@ def _variants(product: ProductSystem, xquad: Any, plain: Any, scale: float,
             continue
         cap = int(variant.max_queries * scale) or QUICK_VARIANT_QUERIES
         t0 = time.perf_counter()
-        outcomes = evaluate(product.ranker(variant.kwargs), xquad, variant.settings, cap)
+        try:
+            outcomes = evaluate(product.ranker(variant.kwargs), xquad, variant.settings, cap)
+        except BabelSearchError as e:  # e.g. the NLI model is not installed: recorded, not fatal
+            logger.warning("variant %s failed: %s", variant.name, e)
+            skipped.append(f"{variant.name} ({e.__class__.__name__}: {e})")
+            continue
         timings[f"variant_{variant.name}_s"] = round(time.perf_counter() - t0, 1)
         out[variant.name] = {"kwargs": variant.kwargs, "max_queries": cap, "results": tabulate(outcomes),
                              "plain_same_queries": tabulate(restrict(plain, outcomes))}

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT.parent / "shared" / "eval"
 BENCHMARKS = ("xquad", "tatoeba", "ingest", "latency")
 #: The whole quick run on 2 shared cores, model loads included.
-BUDGET_S = 240
+BUDGET_S = 150
 
 
 @pytest.mark.model
@@ -25,8 +25,10 @@ def test_quick_run_writes_every_result_and_the_report(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")}
     env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--results-dir", str(results), "--report",
-                           str(report), "--work-dir", str(tmp_path / "work"), "--eval-dir", str(EVAL)],
+    # One torch thread: on a shared machine one thread per core spins against the other jobs (see BENCHMARKS.md).
+    cmd = [sys.executable, "-m", "bench", "--quick", "--threads", "1", "--results-dir", str(results), "--report",
+           str(report), "--work-dir", str(tmp_path / "work"), "--eval-dir", str(EVAL)]
+    proc = subprocess.run(cmd,
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUDGET_S * 2, check=False)
     elapsed = time.perf_counter() - started
     assert proc.returncode == 0, proc.stderr[-4000:]
