@@ -117,6 +117,30 @@ def split_by_group(pairs: list[NliPair], holdout: float, seed: int = 0) -> tuple
     return [p for p in pairs if p.group not in held], [p for p in pairs if p.group in held]
 
 
+def sample_languages(pairs: list[NliPair], per_group: int, seed: int = 0) -> list[NliPair]:
+    """Keep ``per_group`` random translations of each id (all when it has fewer).
+
+    The translations of one id teach the same example again; a subset keeps most of the signal for
+    a fraction of the compute.
+
+    Args:
+        pairs: monolingual pairs, several languages per group.
+        per_group: translations kept per group.
+        seed: sampling seed.
+
+    Returns:
+        The kept pairs, in their original order.
+    """
+    by_group: dict[str, list[int]] = defaultdict(list)
+    for i, pair in enumerate(pairs):
+        by_group[pair.group].append(i)
+    rng, keep = np.random.default_rng(seed), set()
+    for group in sorted(by_group):
+        members = by_group[group]
+        keep.update(rng.choice(members, size=min(per_group, len(members)), replace=False).tolist())
+    return [p for i, p in enumerate(pairs) if i in keep]
+
+
 def cross_language_pairs(pairs: list[NliPair], per_group: int, seed: int = 0) -> list[NliPair]:
     """Mix languages within each id: premise in language A, hypothesis in language B (A != B).
 

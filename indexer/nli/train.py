@@ -18,7 +18,15 @@ import torch.nn.functional as F
 from indexer.nli.base import LABELS
 from indexer.nli.builtin import WEIGHTS_DIR, save_weights
 from indexer.nli.cache import PackedStates, encode_lower
-from indexer.nli.data import XNLI_LANGUAGES, NliPair, cross_language_pairs, read_nli_en, read_xnli, split_by_group
+from indexer.nli.data import (
+    XNLI_LANGUAGES,
+    NliPair,
+    cross_language_pairs,
+    read_nli_en,
+    read_xnli,
+    sample_languages,
+    split_by_group,
+)
 from indexer.nli.model import FEATURE_PROMPT, TopLayers, load_lower, lower_digest
 
 logger = logging.getLogger(__name__)
@@ -40,21 +48,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=128, help="tokens per pair (longest side truncated)")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of XNLI ids held out for validation")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the held-out id split")
+    p.add_argument("--langs-per-id", type=int, default=8, help="XNLI translations trained per id (0 = all 15)")
     p.add_argument("--cross-per-id", type=int, default=0, help="cross-language pairs per XNLI training id")
-    p.add_argument("--english", choices=("all", "snli", "sick", "none"), default="all", help="English sets used")
+    p.add_argument("--english", choices=("all", "snli", "sick", "none"), default="none", help="English sets used")
     p.add_argument("--languages", default=",".join(XNLI_LANGUAGES), help="comma-separated XNLI languages")
     p.add_argument("--max-ids", type=int, help="read only the first N ids per language (tiny runs)")
     p.add_argument("--max-en", type=int, help="read at most N pairs of each English set (tiny runs)")
     p.add_argument(
         "--eval-cross",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="also score held-out pairs with a foreign premise and an English hypothesis",
     )
     p.add_argument(
         "--features",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=False,
         help="join the base model's sentence embeddings [u, v, |u-v|, u*v] to the head",
     )
     p.add_argument("--device", default="cpu", help="torch device")
@@ -79,6 +88,8 @@ def load_training_data(args: argparse.Namespace) -> tuple[list[NliPair], dict[st
     """
     xnli = read_xnli(args.xnli_dir, tuple(args.languages.split(",")), args.max_ids)
     train, held = split_by_group(xnli, args.holdout, args.split_seed)
+    if args.langs_per_id:
+        train = sample_languages(train, args.langs_per_id, args.seed)
     if args.cross_per_id:
         train += cross_language_pairs(train, args.cross_per_id, args.seed)
     if args.nli_en_dir and args.english != "none":

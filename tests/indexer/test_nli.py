@@ -196,7 +196,10 @@ def test_training_command_runs_end_to_end(tmp_path: Path, real_model_dir: Path) 
         "20",
         "--layers",
         "1",
-        "--no-features",
+        "--features",
+        "--english",
+        "all",
+        "--eval-cross",
         "--cross-per-id",
         "1",
         "--batch-size",
@@ -206,5 +209,10 @@ def test_training_command_runs_end_to_end(tmp_path: Path, real_model_dir: Path) 
     config = read_config(out)
     assert config["n_layers"] == 1 and set(config["heldout"]) >= {"en", "de", "zh", "xx-en", "avg"}
     assert config["training"]["pairs"] == {"xnli": 72, "xnli-cross": 24, "snli": 40, "sick": 20}
+    # This model also joins e5 sentence features to the head: check that path batches correctly too.
     nli = load_builtin(real_model_dir.parent, out, real_model_dir)
-    assert nli.predict(["Ein Satz."], ["A sentence."]).shape == (1, 3)
+    assert nli.sentence_layers is not None
+    premises, hypotheses = ["Ein Satz.", "Ein viel längerer Satz über das Wetter."], ["A sentence.", "It rains."]
+    batched = nli.predict(premises, hypotheses)
+    single = np.concatenate([nli.predict([p], [h]) for p, h in zip(premises, hypotheses, strict=True)])
+    np.testing.assert_allclose(batched, single, atol=1e-5)
