@@ -30,7 +30,7 @@ def _parser(names: list[str]) -> argparse.ArgumentParser:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of every benchmark")
     size.add_argument("--complete", action="store_true",
-                      help="all 240 XQuAD paragraphs and 1190 questions, 1000 Tatoeba pairs: several times longer")
+                      help="all 1190 XQuAD questions, more search-mode queries and ingest rounds (slower)")
     p.add_argument("--only", action="append", choices=names, help="run only this benchmark (repeatable)")
     p.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help=f"evaluation data (default: {EVAL_DIR})")
     p.add_argument("--results-dir", type=Path, help="where JSON and plots go (default: bench/results, "

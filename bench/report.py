@@ -22,9 +22,10 @@ INTRO = """# Benchmarks
 
 Run everything with `make bench` (or `python -m bench`); one benchmark with `python -m bench --only NAME`
 (NAME: {names}); regenerate this file from the stored results with `python -m bench --report-only`.
-The default ("full") sizes are chosen to finish within an hour on two shared CPU cores: half of XQuAD's
-paragraphs with one question each, the first 500 Tatoeba pairs per language; `--complete` runs all 240
-paragraphs with all 1190 questions and all Tatoeba pairs (several times longer).
+The default ("full") sizes are chosen to finish within an hour on two shared CPU cores (with `--threads 1`,
+see the thread measurement in section 4): all 240 XQuAD paragraphs per language with one question each;
+`--complete` asks all 1190 questions, runs more search-mode queries and more ingest rounds (several times
+longer).
 `python -m bench --quick` runs every benchmark at tiny sizes into a temporary folder: the test suite does that
 (`tests/bench/test_bench_smoke.py`) so the benchmarks cannot rot. Evaluation data is read at run time from
 `../shared/eval/` (`--eval-dir`), never copied here.

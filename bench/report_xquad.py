@@ -10,7 +10,7 @@ ROWS = [("mono", "gold", "monolingual X→X"), ("en2x", "gold", "English→X"), 
         ("mixed", "any", "mixed corpus: paragraph in any language"),
         ("mixed", "gold_lang", "mixed corpus: the query-language version"),
         ("mixed", "other_lang", "mixed corpus: a version in another language"),
-        ("mixed_foreign", "any", "mixed corpus filtered to the 11 other languages")]
+        ("mixed_foreign", "any", "mixed corpus filtered to the other languages")]
 
 
 def render_xquad(data: dict[str, Any]) -> str:
@@ -49,10 +49,11 @@ def _summary(data: dict[str, Any]) -> str:
         if not mine:
             continue
         delta = mine["avg"]["r10"] - theirs["avg"]["r10"] if theirs else None
-        ok = None if delta is None else ("yes" if delta >= -1 else "**no**")
+        # The 1-point requirement is on the X→Y searches; the other rows are for information.
+        ok = "n/a" if delta is None or setting not in ("mono", "en2x", "x2en") else "yes" if delta >= -1 else "**no**"
         rows.append([label, *_metrics(mine), *_metrics(theirs), f"{delta:+.2f}" if delta is not None else "–", ok])
     head = ["setting (averaged over languages)", "product R@1", "product R@10", "product MRR@10", "direct R@1",
-            "direct R@10", "direct MRR@10", "Δ R@10", "within 1 point"]
+            "direct R@10", "direct MRR@10", "Δ R@10", "within 1 point (X→Y)"]
     h = data["headline"]["cross_lingual"]
     verdict = "meets" if h["within_1_point"] else "does **not** meet"
     return (table(head, rows) + f"\nCross-lingual Recall@10 (mean of English→X and X→English): product "
