@@ -14,11 +14,13 @@ logger = logging.getLogger(__name__)
 
 #: Stance shown for each NLI label (premise = the passage, hypothesis = the query).
 STANCES = {"entailment": "supports", "neutral": "neutral", "contradiction": "contradicts"}
-#: Weight of p(entail) + p(contradict) added to the vector score (chosen on bench/rerank_xquad.py; see its JSON).
+#: Weight of p(entail) + p(contradict) added to the vector score. bench/rerank_xquad.py (e5 cosine scores):
+#: 0.05 gave XQuAD R@1 82.2 -> 84.4 (with the keyword template) and XNLI-claim R@1 of supporting passages
+#: 78 -> 80.5 and of contradicting ones 33.5 -> 38.5; 0.1 and above lost up to 9 points of XQuAD R@1.
 DEFAULT_WEIGHT = 0.05
-#: Hypothesis template; None sends the query as it is (measured better than a template, see bench/rerank_xquad.py).
+#: Hypothesis template; None sends the query as typed: the stance is then about the user's claim itself.
 DEFAULT_TEMPLATE: str | None = None
-#: The template tried for keyword-style queries.
+#: For keyword or question queries: XQuAD R@1 84.4 with it vs 82.2 without, at the default weight.
 KEYWORD_TEMPLATE = "This text is about {query}."
 
 
