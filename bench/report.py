@@ -14,7 +14,7 @@ from bench.report_sections import SECTIONS
 
 logger = logging.getLogger(__name__)
 
-NAMES = ("xquad", "tatoeba", "ingest", "latency")
+NAMES = ("xquad", "crosslang", "tatoeba", "ingest", "latency")
 
 INTRO = """# Benchmarks
 

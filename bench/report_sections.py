@@ -127,8 +127,25 @@ def _threads_line(threads: dict[str, Any] | None) -> str:
             "other jobs.\n")
 
 
+def render_crosslang(data: dict[str, Any]) -> str:
+    """Language balance (plain vs balanced) and name/number lookup (dense vs keyword vs hybrid)."""
+    cfg = data["config"]
+    rows = [[mode, r["gold_versions_in_top12"], r["r1_any_language"], r["own_language_share_top10"],
+             r["ms_per_query"], r["queries"]] for mode, r in data["balance"].items()]
+    out = [f"Mixed corpus of {len(cfg['languages'])} languages, questions in every language, no language filter; "
+           f"top {cfg['top']} results.\n",
+           table(["mode", "language versions of the gold paragraph in the top 12", "R@1, any version (%)",
+                  "top-10 results in the query's language (%)", "ms / query", "queries"], rows),
+           f"\nName/number lookup: {cfg['lookup_questions']} questions whose answer is a number or (cased scripts) a "
+           "capitalised name, searched in their own language.\n",
+           table(["mode", "R@1 (%)", "R@10 (%)", "queries"],
+                 [[mode, r.get("r1"), r["r10"], r["queries"]] for mode, r in data["lookup"].items()])]
+    return "\n".join(out)
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "xquad": ("1. Cross-lingual retrieval (XQuAD)", render_xquad),
+    "crosslang": ("1b. Cross-language lookup: balanced and hybrid search", render_crosslang),
     "tatoeba": ("2. Embedder check (Tatoeba)", render_tatoeba),
     "ingest": ("3. Ingest throughput", render_ingest),
     "latency": ("4. Query latency", render_latency),
