@@ -21,7 +21,7 @@ from indexer.language import detect_language
 from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
 from indexer.report import IngestReport, Progress
-from indexer.store import fts
+from indexer.store import keywords
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class SearchService:
         allowed = self.store.chunk_ids(*filters) if filters.active else None
         if options["hybrid"]:
             keyword = self.store.keyword_search(query, max(k, 100), *filters)
-            if fts.match_expression(query)[1]:  # quoted phrases: only passages that contain them
+            if keywords.has_phrases(query):  # quoted phrases: only passages that contain them
                 allowed = np.array(sorted(i for i, _ in keyword), dtype=np.int64)
         ranked, facets = self._dense(vector, k if not options["hybrid"] else max(k, 100), allowed,
                                      options["balanced"])

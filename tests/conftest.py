@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -15,6 +16,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
+_DATABASES = itertools.count()
 
 
 def _tokenizer_json() -> Path:
@@ -101,3 +103,46 @@ def copy_tree(src: Path, dst: Path) -> Path:
     """Copy a folder for a test that changes it."""
     shutil.copytree(src, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for the session: ``BABELSEARCH_TEST_PG_URL``, or a temporary cluster started here.
+
+    CI installs Debian's postgresql package (scripts/test.sh), so there a missing server fails the tests;
+    elsewhere they are skipped with the reason.
+    """
+    from pgserver import Server, binaries
+    from sqlalchemy.engine import make_url
+
+    if url := os.environ.get("BABELSEARCH_TEST_PG_URL"):
+        yield make_url(url)
+        return
+    problem = "PostgreSQL binaries not found (apt-get install postgresql)" if binaries() is None else None
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        problem = "psycopg is not installed (pip install -e .[test])"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    server = Server(binaries()).start()
+    yield make_url(server.url)
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """The URL of a fresh, empty PostgreSQL database (dropped after the test)."""
+    from sqlalchemy import create_engine, text
+
+    name = f"t_{os.getpid()}_{next(_DATABASES)}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield postgres_server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

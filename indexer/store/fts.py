@@ -1,34 +1,13 @@
-"""Keyword index over chunks: SQLite FTS5 with scripts that have no spaces split into characters."""
+"""Keyword index over chunks in SQLite: FTS5 over the segmented text (see ``keywords``), ranked by BM25."""
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import Connection, text
 
-#: Scripts written without spaces between words: Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar.
-_NO_SPACE = re.compile(r"([\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-                       r"\uf900-\ufaff\uff66-\uff9f])")
-_PHRASE = re.compile(r'"([^"]+)"')
-_TERM = re.compile(r"\w+", re.UNICODE)
+from indexer.store.keywords import parse, segment
 
 CREATE = ("CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, "
           "tokenize='unicode61 remove_diacritics 2')")
-
-
-def segment(value: str) -> str:
-    """Put spaces around each character of a script without word spaces.
-
-    With every such character a token, a phrase query of consecutive characters finds a CJK or Thai
-    word wherever it stands, which the default tokenizer (one token per run of letters) cannot.
-
-    Args:
-        value: any text.
-
-    Returns:
-        The text to index or to search with.
-    """
-    return _NO_SPACE.sub(r" \1 ", value)
 
 
 def create(conn: Connection) -> None:
@@ -58,34 +37,24 @@ def delete(conn: Connection, ids: list[int]) -> None:
         conn.execute(text(f"DELETE FROM chunks_fts WHERE rowid IN ({','.join(map(str, part))})"))
 
 
-def match_expression(query: str) -> tuple[str, bool]:
+def match_expression(query: str) -> str:
     """Turn a user query into an FTS5 MATCH expression.
 
-    Quoted phrases must all match; the other words are alternatives ranked by BM25.
+    Quoted phrases must all match; the other words are alternatives ranked by BM25. Every term is quoted, so
+    no query can inject FTS5 syntax.
 
     Args:
         query: the user's query, e.g. ``"Selene-3" water ice``.
 
     Returns:
-        (expression, has_phrases); the expression is empty when the query has no searchable word.
+        The expression; empty when the query has no searchable word.
     """
-    phrases = [" ".join(_TERM.findall(segment(p))) for p in _PHRASE.findall(query)]
-    phrases = [f'"{p}"' for p in phrases if p]
-    rest = _PHRASE.sub(" ", query)
-    terms = []
-    for word in _TERM.findall(rest):
-        tokens = _TERM.findall(segment(word))
-        if len(tokens) > 2 and _NO_SPACE.search(word):
-            # A run of CJK or Thai has no word boundaries: match its character bigrams, any of them.
-            terms += ['"' + " ".join(tokens[i:i + 2]) + '"' for i in range(len(tokens) - 1)]
-        else:
-            terms.append('"' + " ".join(tokens) + '"')
-    terms = list(dict.fromkeys(terms))
-    required = " AND ".join(phrases)
-    optional = " OR ".join(terms)
+    parsed = parse(query)
+    required = " AND ".join('"' + " ".join(p) + '"' for p in parsed.phrases)
+    optional = " OR ".join('"' + " ".join(t) + '"' for t in parsed.terms)
     if required and optional:
-        return f"{required} AND ({required} OR {optional})", True
-    return required or optional, bool(required)
+        return f"{required} AND ({required} OR {optional})"
+    return required or optional
 
 
 def search(conn: Connection, query: str, k: int, filters: dict[str, list[str] | None]) -> list[tuple[int, float]]:
@@ -100,16 +69,30 @@ def search(conn: Connection, query: str, k: int, filters: dict[str, list[str] | 
     Returns:
         (chunk id, score) pairs, best first; the score is BM25 negated, so higher is better.
     """
-    expression, _ = match_expression(query)
+    expression = match_expression(query)
     if not expression:
         return []
-    where, params = ["chunks_fts MATCH :q"], {"q": expression, "k": k}
-    for n, (column, values) in enumerate(filters.items()):
-        if values is not None:
-            keys = [f"f{n}_{i}" for i in range(len(values))]
-            where.append(f"{column} IN ({', '.join(':' + key for key in keys)})" if keys else "0")
-            params.update(zip(keys, values))
+    where, params = filter_clauses(filters)
+    where, params = ["chunks_fts MATCH :q", *where], params | {"q": expression, "k": k}
     sql = ("SELECT chunks_fts.rowid, bm25(chunks_fts) AS rank FROM chunks_fts "
            "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
            f"JOIN collections col ON col.id = d.collection_id WHERE {' AND '.join(where)} ORDER BY rank LIMIT :k")
     return [(int(i), -float(r)) for i, r in conn.execute(text(sql), params)]
+
+
+def filter_clauses(filters: dict[str, list[str] | None]) -> tuple[list[str], dict[str, str]]:
+    """SQL conditions and bound parameters for the active filters (shared by both keyword indexes).
+
+    Args:
+        filters: SQL column (``col.name``, ``c.language``, ``d.mime``) → allowed values, or None for no filter.
+
+    Returns:
+        (conditions to AND together, their parameters).
+    """
+    where, params = [], {}
+    for n, (column, values) in enumerate(filters.items()):
+        if values is not None:
+            keys = [f"f{n}_{i}" for i in range(len(values))]
+            where.append(f"{column} IN ({', '.join(':' + key for key in keys)})" if keys else "1 = 0")
+            params.update(zip(keys, values))
+    return where, params

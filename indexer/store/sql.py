@@ -13,13 +13,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer.errors import CollectionNotFoundError, DocumentNotFoundError, StoreError
-from indexer.store import fts
+from indexer.store import fts, fts_pg
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, NewChunk
 from indexer.store.schema import Base, ChunkRow, CollectionRow, DocumentRow, IndexMetaRow, IngestErrorRow
 from indexer.types import LoadedDocument
 
 logger = logging.getLogger(__name__)
 
+KEYWORD_INDEXES = {"sqlite": fts, "postgresql": fts_pg}
 SORTABLE = {"title": DocumentRow.title, "language": DocumentRow.language, "size": DocumentRow.size,
             "created_at": DocumentRow.created_at, "source_name": DocumentRow.source_name}
 
@@ -45,10 +46,11 @@ class SqlStore:
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             Base.metadata.create_all(self.engine)
-            self.has_fts = self.engine.dialect.name == "sqlite"
-            if self.has_fts:
+            # The keyword index of the database: FTS5 in SQLite, tsvector + GIN in PostgreSQL, none elsewhere.
+            self.keywords = KEYWORD_INDEXES.get(self.engine.dialect.name)
+            if self.keywords is not None:
                 with self.engine.begin() as conn:
-                    fts.create(conn)
+                    self.keywords.create(conn)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the database {self.engine_url_safe}: {e}") from e
         self._session = sessionmaker(self.engine, expire_on_commit=False)
@@ -194,8 +196,8 @@ class SqlStore:
                 row.chunks = [ChunkRow(**vars(c)) for c in chunks]
                 s.add(row)
                 s.flush()
-                if self.has_fts:
-                    fts.insert(s.connection(), [(c.id, c.text) for c in row.chunks])
+                if self.keywords is not None:
+                    self.keywords.insert(s.connection(), [(c.id, c.text) for c in row.chunks])
                 self._bump(s)
                 return row.id, np.array([c.id for c in row.chunks], dtype=np.int64)
         except SQLAlchemyError as e:
@@ -300,8 +302,8 @@ class SqlStore:
         values = ids.tolist()
         for start in range(0, len(values), 900):
             s.execute(delete(ChunkRow).where(ChunkRow.id.in_(values[start:start + 900])))
-        if self.has_fts:
-            fts.delete(s.connection(), values)
+        if self.keywords is not None:
+            self.keywords.delete(s.connection(), values)
 
     def keyword_search(self, query: str, k: int, collections: list[str] | None = None,
                        languages: list[str] | None = None, mimes: list[str] | None = None) -> list[tuple[int, float]]:
@@ -318,13 +320,14 @@ class SqlStore:
             (chunk id, score) pairs, best first; higher scores are better.
 
         Raises:
-            StoreError: when the database has no keyword index (only SQLite has one).
+            StoreError: when the database has no keyword index (SQLite and PostgreSQL have one).
         """
-        if not self.has_fts:
-            raise StoreError(f"keyword search needs SQLite FTS5; the {self.engine.dialect.name} store has no "
-                             "keyword index - use dense search")
+        if self.keywords is None:
+            raise StoreError(f"keyword search needs SQLite or PostgreSQL; the {self.engine.dialect.name} store "
+                             "has no keyword index - use dense search")
         with self.engine.connect() as conn:
-            return fts.search(conn, query, k, {"col.name": collections, "c.language": languages, "d.mime": mimes})
+            filters = {"col.name": collections, "c.language": languages, "d.mime": mimes}
+            return self.keywords.search(conn, query, k, filters)
 
     def language_ids(self) -> dict[str, np.ndarray]:
         """Chunk ids of each chunk language (sorted), for per-language searches and statistics."""

@@ -1,4 +1,4 @@
-"""Keyword index: segmentation of scripts without spaces, query expressions, filters, deletes."""
+"""Keyword indexes (SQLite FTS5, PostgreSQL full-text): segmentation, query parsing, filters, deletes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from indexer.store import create_store
-from indexer.store.fts import match_expression, segment
+from indexer.store.fts import match_expression
+from indexer.store.fts_pg import tsquery, tsvector
+from indexer.store.keywords import fold, has_phrases, parse, segment, tokens
 from indexer.store.records import NewChunk
 from indexer.types import LoadedDocument
 
@@ -36,18 +38,43 @@ def test_segment_splits_only_scripts_without_spaces(text: str, expected: str) ->
     ],
 )
 def test_match_expression_quotes_every_term(query: str, expression: str, phrases: bool) -> None:
-    assert match_expression(query) == (expression, phrases)
+    assert match_expression(query) == expression
+    assert has_phrases(query) is phrases
 
 
-@pytest.fixture
-def store(tmp_path):
-    store = create_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_words_keep_their_combining_marks() -> None:
+    # Vowel signs and harakat are marks, not letters: a word must not break at them.
+    assert tokens("हिंदी भाषा, مُحَمَّد and café") == ["हिंदी", "भाषा", "مُحَمَّد", "and", "café"]
+    assert parse("भाषा").terms == (("भाषा",),)
+
+
+def test_folding_drops_latin_accents_only() -> None:
+    assert [fold(w) for w in ("Café", "NAÏVE", "Straße", "हिंदी", "Москва")] == [
+        "cafe", "naive", "strasse", "हिंदी", "москва"]
+
+
+def test_postgres_literals_quote_every_word() -> None:
+    assert tsvector("it's Dam dam") == "'it':1 's':2 'dam':3,4"
+    assert tsquery(parse('"Selene-3" rover')) == ("('selene' <-> '3')", "('selene' <-> '3') | ('rover')")
+    assert tsquery(parse("大坝 dam")) == ("('大' <-> '坝') | ('dam')", "('大' <-> '坝') | ('dam')")
+    assert tsquery(parse("?!")) == ("", "")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = create_store(url)
     cid = store.ensure_collection("c")
     for text, lang in [("The Karsk dam failed after 212 mm of rain.", "en"), ("喀尔斯克大坝在暴雨后溃决。", "zh"),
-                       ("Selene-3 landed near the south pole.", "en"), ("เขื่อนแตกหลังฝนตกหนัก", "th")]:
+                       ("Selene-3 landed near the south pole.", "en"), ("เขื่อนแตกหลังฝนตกหนัก", "th"),
+                       ("बाँध टूटने के बाद हिंदी अख़बारों ने लिखा।", "hi"), ("Le barrage a cédé à Évian.", "fr")]:
         chunk = NewChunk(0, text, 0, len(text), lang, 5, np.ones(4, np.float32).tobytes())
         store.add_document(cid, LoadedDocument(text, text[:10], "f.txt", "text/plain"), text, lang, [chunk])
-    return store
+    yield store
+    store.close()
 
 
 @pytest.mark.parametrize(
@@ -62,6 +89,9 @@ def store(tmp_path):
         ('"north pole"', None, []),
         ("212", None, [1]),
         ("dam", ["zh"], []),
+        ("हिंदी", None, [5]),
+        ("evian CEDE", None, [6]),
+        ('"a cédé" barrage', ["fr"], [6]),
     ],
 )
 def test_keyword_search_finds_words_in_any_script(store, query: str, languages, expected: list[int]) -> None:

@@ -1,7 +1,8 @@
-"""Ingest, dedup, delete, rebuild and crash safety of the pipeline, with the tiny model and real SQLite/FAISS."""
+"""Ingest, dedup, delete, rebuild and crash safety of the pipeline: tiny model, real FAISS, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,14 @@ DOCS = {
     "solar.md": "# Solar roofs\n\nThe city installed solar panels on every school roof this year.",
     "damm.txt": "Der Staudamm brach nach drei Tagen Starkregen. Ingenieure hatten vor Rissen gewarnt.",
 }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tiny_settings(request: pytest.FixtureRequest, tiny_settings):
+    """Every test here runs on both stores (PostgreSQL: a fresh database on a temporary server)."""
+    if request.param == "sqlite":
+        return tiny_settings
+    return dataclasses.replace(tiny_settings, store_url=request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
@@ -60,6 +69,14 @@ def test_search_finds_the_exact_text_first_and_filters_apply(tiny_service: Searc
     assert top.text == tiny_service.document(top.document_id).text[top.char_start:top.char_end]
     only = tiny_service.search("coffee", k=10, collections=["second"]).results
     assert {r.collection for r in only} == {"second"} and len(only) == 2
+
+
+def test_hybrid_search_requires_a_quoted_phrase(tiny_service: SearchService, corpus: Path) -> None:
+    tiny_service.ingest([corpus], "news")
+    hits = tiny_service.search('"Ingenieure hatten" warned', k=10, hybrid=True).results
+    assert [r.source_name for r in hits] == ["damm.txt"]
+    words = {r.source_name for r in tiny_service.search("fungus Staudamm", k=2, hybrid=True).results}
+    assert words == {"coffee.txt", "damm.txt"}
 
 
 def test_delete_document_removes_its_vectors_everywhere(tiny_service: SearchService, corpus: Path) -> None:
