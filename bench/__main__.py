@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.env import EVAL_DIR, RESULTS, ROOT, Context, RunOptions
+from bench.env import EVAL_DIR, RESULTS, ROOT, Context, RunOptions, set_threads, setup_logging
 
 logger = logging.getLogger("bench")
 
@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     registry = _registry()
     args = _parser(list(registry)).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for name in ("sentence_transformers", "httpx", "faiss.loader"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    setup_logging()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -69,10 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = "quick" if args.quick else "complete" if args.complete else "full"
     options = RunOptions(profile, args.eval_dir.resolve(), results.resolve(), report.resolve(), work.resolve(),
                          args.threads)
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     names = [name for name in registry if not args.only or name in args.only]
     failed = [] if args.report_only else _run_all(Context(options), names, registry)
     from bench.report import write_report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -24,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 #: Relative to the repository root, as the eval README asks; overridable with --eval-dir.
 EVAL_DIR = ROOT.parent / "shared" / "eval"
+#: Where the product builds its models; the standalone benchmarks load theirs from here (``--cache-dir``).
+CACHE_DIR = Path.home() / ".cache" / "babelsearch"
 PACKAGES = ("babelsearch", "torch", "sentence-transformers", "transformers", "faiss-cpu", "numpy", "SQLAlchemy",
             "lingua-language-detector", "matplotlib")
 
@@ -226,13 +230,101 @@ def write_result(ctx: Context, name: str, data: dict[str, Any], started: float) 
     Returns:
         The path written.
     """
-    out = {"name": name, "quick": ctx.quick, "size": ctx.size, "wall_s": round(time.perf_counter() - started, 1),
-           "machine": machine(), "command": " ".join([Path(sys.executable).name, *sys.argv]), **data}
-    path = ctx.options.results_dir / f"{name}.json"
+    out = {"name": name, "quick": ctx.quick, "size": ctx.size, **_run_facts(started), **data}
+    return write_json(ctx.options.results_dir / f"{name}.json", out)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Write a result file (indented UTF-8 JSON; NumPy scalars and paths converted).
+
+    Args:
+        path: the file; its folder is created.
+        data: the result.
+
+    Returns:
+        The path written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
     logger.info("wrote %s", path)
     return path
+
+
+def _run_facts(started: float) -> dict[str, Any]:
+    # Called last, so that the machine facts show the threads and load the benchmark ran with.
+    return {
+        "wall_s": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+
+
+def setup_logging() -> None:
+    """Log INFO lines with a time stamp to stderr; keep the libraries' chatter at warnings."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for name in ("sentence_transformers", "httpx", "faiss.loader"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def set_threads(threads: int) -> None:
+    """Set torch's thread count; 0 keeps torch's own choice."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def standalone_parser(name: str, description: str | None, eval_dir: bool = True) -> argparse.ArgumentParser:
+    """The options shared by the benchmarks that run on their own (``python -m bench.<name>``).
+
+    They measure the NLI reranker, which ``python -m bench`` does not run; their results stay in
+    ``bench/results/<name>.json`` and are reported from there.
+
+    Args:
+        name: the module name under ``bench`` and the default result file's stem.
+        description: the help text (the module's docstring).
+        eval_dir: add ``--eval-dir`` (a benchmark reading a single data folder names its own option instead).
+
+    Returns:
+        A parser with --model, --eval-dir, --cache-dir, --out and --threads; the caller adds its own options.
+    """
+    from indexer.nli import BUILTIN
+
+    p = argparse.ArgumentParser(prog=f"python -m bench.{name}", description=description)
+    p.add_argument("--model", default=BUILTIN, help="builtin:nli, a Hub id or a local directory")
+    if eval_dir:
+        p.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help=f"evaluation data (default: {EVAL_DIR})")
+    p.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help=f"built models (default: {CACHE_DIR})")
+    p.add_argument("--out", type=Path, default=RESULTS / f"{name}.json", help="the result file")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (0: torch's own choice)")
+    return p
+
+
+def run_standalone(
+    parser: argparse.ArgumentParser,
+    measure: Callable[[argparse.Namespace], dict[str, Any]],
+    argv: list[str] | None = None,
+) -> int:
+    """Parse the command line, set up logging and threads, measure and write the result file.
+
+    The file holds the measurements, then the name, wall time, machine facts and command, like the results
+    of ``python -m bench``.
+
+    Args:
+        parser: from :func:`standalone_parser`, with the benchmark's own options added.
+        measure: the benchmark: parsed options -> measurements.
+        argv: arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status (0).
+    """
+    args = parser.parse_args(argv)
+    setup_logging()
+    set_threads(args.threads)
+    started = time.perf_counter()
+    data = measure(args)
+    write_json(args.out, {"name": args.out.stem, **data, **_run_facts(started)})
+    return 0
 
 
 def _json_default(value: Any) -> Any:

@@ -7,16 +7,15 @@ the split is re-made from the fraction and seed recorded in the model's config.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
-from bench.env import EVAL_DIR, RESULTS, machine
-from indexer.nli import BUILTIN, NliModel, load_nli
+from bench.env import EVAL_DIR, run_standalone, standalone_parser
+from indexer.nli import NliModel, load_nli
 from indexer.nli.builtin import WEIGHTS_DIR, read_config
 from indexer.nli.data import XNLI_LANGUAGES, NliPair, read_xnli, split_by_group
 
@@ -88,16 +87,15 @@ def _table(mono: dict[str, float], cross: dict[str, float]) -> str:
     return "\n".join(rows)
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Evaluate and write the result JSON.
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Score the held-out pairs (and their cross-language versions) per language.
 
     Args:
         args: the parsed command line.
 
     Returns:
-        The result dict.
+        The measurements (``run_standalone`` adds the machine facts and writes them).
     """
-    torch.set_num_threads(args.threads)
     held = held_out_pairs(args.xnli_dir, max_ids=args.max_ids)
     nli = load_nli(args.model, args.cache_dir)
     started = time.perf_counter()
@@ -106,8 +104,9 @@ def run(args: argparse.Namespace) -> dict:
     elapsed = time.perf_counter() - started
     n = len(held) + sum(1 for _ in cross_pairs(held)) * bool(args.cross)
     logger.info("XNLI held-out accuracy (%%), %s:\n%s", args.model, _table(mono, cross))
-    result = {
+    return {
         "model": args.model,
+        "quick": args.max_ids is not None,
         "held_out_ids": len({p.group for p in held}),
         "pairs": n,
         "accuracy": mono,
@@ -115,28 +114,13 @@ def run(args: argparse.Namespace) -> dict:
         "cross_avg": float(np.mean(list(cross.values()))) if cross else None,
         "seconds": round(elapsed, 1),
         "pairs_per_s": round(n / elapsed, 1),
-        "machine": machine(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Args:
-        argv: arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit status.
-    """
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", default=BUILTIN, help="builtin:nli, a Hub id or a local directory")
+def _parser() -> argparse.ArgumentParser:
+    """The shared options plus this benchmark's own: the XNLI folder, quick-run size and the cross-language pairs."""
+    p = standalone_parser("nli_xnli", __doc__, eval_dir=False)
     p.add_argument("--xnli-dir", type=Path, default=EVAL_DIR / "xnli-dev")
-    p.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "babelsearch")
-    p.add_argument("--out", type=Path, default=RESULTS / "nli_xnli.json")
     p.add_argument("--max-ids", type=int, help="first N ids per language only (quick run)")
     p.add_argument(
         "--cross",
@@ -144,10 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="also score foreign premises against the English hypothesis",
     )
-    p.add_argument("--threads", type=int, default=2)
-    run(p.parse_args(argv))
-    return 0
+    return p
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_standalone(_parser(), run))

@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bench.md import fmt, table
+from bench.md import fmt, runs_table, table
 from bench.plots import plot_all
+from bench.report_nli import NLI_NAMES, render_nli
 from bench.report_sections import SECTIONS
 
 logger = logging.getLogger(__name__)
@@ -37,10 +38,10 @@ package versions; the table below summarises them.
 """
 
 
-def load_results(folder: Path) -> dict[str, dict[str, Any]]:
-    """The result files present, by benchmark name."""
+def load_results(folder: Path, names: tuple[str, ...] = NAMES) -> dict[str, dict[str, Any]]:
+    """The result files present among ``names``, by benchmark name."""
     out = {}
-    for name in NAMES:
+    for name in names:
         path = folder / f"{name}.json"
         if path.exists():
             out[name] = json.loads(path.read_text(encoding="utf-8"))
@@ -69,6 +70,10 @@ def write_report(results_dir: Path, report: Path) -> Path:
         if name in plots:
             parts.append(f"![{name}]({(rel / plots[name]).as_posix()})\n")
         parts.append(render(results[name]))
+    # The NLI benchmarks run on their own (not through `python -m bench`): a section only once one has run.
+    nli = load_results(results_dir, NLI_NAMES)
+    if nli:
+        parts.append(render_nli(nli))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
     logger.info("wrote %s", report)
@@ -76,18 +81,7 @@ def write_report(results_dir: Path, report: Path) -> Path:
 
 
 def _machines(results: dict[str, dict[str, Any]]) -> str:
-    rows = []
-    for name, data in results.items():
-        m = data["machine"]
-        v = m["versions"]
-        size = data.get("size", "quick" if data["quick"] else "full")
-        rows.append([name, size, m["date"], fmt(data["wall_s"] / 60, 1), m["cpu"], m["cores"],
-                     f"{m['torch_threads']} / {m['faiss_threads']}", " ".join(fmt(x, 2) for x in m["load_average"]),
-                     f"torch {v['torch']}, ST {v['sentence-transformers']}, faiss {v['faiss-cpu']}",
-                     m.get("git_commit") or "?"])
-    head = ["benchmark", "size", "run at (UTC)", "minutes", "CPU", "cores", "threads torch / faiss",
-            "load avg 1/5/15 min (at the end)", "versions", "commit"]
-    return "## Runs\n\n" + (table(head, rows) if rows else "_No results yet._\n")
+    return "## Runs\n\n" + (runs_table(results) if results else "_No results yet._\n")
 
 
 def _headline(results: dict[str, dict[str, Any]]) -> str:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
 from app.rerank import rerank
 from app.results import SearchResult
 from bench.data import load_xquad
-from bench.env import EVAL_DIR, RESULTS, machine, percentiles
-from indexer.nli import BUILTIN, load_nli
+from bench.env import percentiles, run_standalone, standalone_parser
+from indexer.nli import load_nli
 
 logger = logging.getLogger(__name__)
 
@@ -56,16 +55,15 @@ def candidates(eval_dir: Path, n: int, tokens: int, tokenizer) -> tuple[str, lis
     return xquad.questions["en"][0].text, results
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Time ``rerank`` end to end (NLI scoring included) and write the result JSON.
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Time ``rerank`` end to end (NLI scoring included).
 
     Args:
         args: the parsed command line.
 
     Returns:
-        The result dict.
+        The measurements (``run_standalone`` adds the machine facts and writes them).
     """
-    torch.set_num_threads(args.threads)
     nli = load_nli(args.model, args.cache_dir)
     query, results = candidates(args.eval_dir, args.candidates, args.tokens, nli.tokenizer)
     lengths = [len(nli.tokenizer(r.text)["input_ids"]) for r in results]
@@ -85,42 +83,24 @@ def run(args: argparse.Namespace) -> dict:
         stats["p95"],
         args.threads,
     )
-    result = {
+    return {
         "model": args.model,
         "candidates": len(results),
         "mean_tokens": float(np.mean(lengths)),
         "repeats": args.repeats,
         "threads": args.threads,
         "ms": stats,
-        "machine": machine(),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Args:
-        argv: arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit status.
-    """
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", default=BUILTIN, help="builtin:nli, a Hub id or a local directory")
-    p.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
-    p.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "babelsearch")
-    p.add_argument("--out", type=Path, default=RESULTS / "rerank_latency.json")
+def _parser() -> argparse.ArgumentParser:
+    """The shared options plus this benchmark's own: the candidates and their length, and the repeats."""
+    p = standalone_parser("rerank_latency", __doc__)
     p.add_argument("--candidates", type=int, default=20)
     p.add_argument("--tokens", type=int, default=150)
     p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--threads", type=int, default=2)
-    run(p.parse_args(argv))
-    return 0
+    return p
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_standalone(_parser(), run))

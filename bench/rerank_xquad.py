@@ -11,20 +11,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import time
-from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
-from app.rerank import KEYWORD_TEMPLATE, combine, hypothesis
+from app.rerank import DEFAULT_WEIGHT, KEYWORD_TEMPLATE, combine, hypothesis
 from bench.data import load_xquad
-from bench.env import EVAL_DIR, RESULTS, load_direct_model, machine
+from bench.env import load_direct_model, run_standalone, standalone_parser
 from bench.nli_xnli import held_out_pairs
 from indexer.model_build import ensure_default_model
-from indexer.nli import BUILTIN, LABELS, NliModel, load_nli
+from indexer.nli import LABELS, NliModel, load_nli
 
 logger = logging.getLogger(__name__)
 WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -164,57 +162,40 @@ def _stance_accuracy(rows: np.ndarray, probs: np.ndarray, gold: np.ndarray, labe
     return round(100 * float((predicted == labels[found]).mean()), 2)
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Run both parts and write the result JSON.
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run both parts.
 
     Args:
         args: the parsed command line.
 
     Returns:
-        The result dict.
+        The measurements (``run_standalone`` adds the machine facts and writes them).
     """
-    torch.set_num_threads(args.threads)
     started = time.perf_counter()
     encoder = load_direct_model(str(ensure_default_model(args.cache_dir)))
     nli = load_nli(args.model, args.cache_dir)
-    result = {
+    return {
         "model": args.model,
         "k": args.k,
         "questions": args.questions,
         "claims": args.claims,
+        "default_weight": DEFAULT_WEIGHT,
         "xquad": xquad_part(args, encoder, nli),
         "claims_check": claims_part(args, encoder, nli),
+        "seconds": round(time.perf_counter() - started, 1),
     }
-    result |= {"seconds": round(time.perf_counter() - started, 1), "machine": machine()}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point.
-
-    Args:
-        argv: arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit status.
-    """
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", default=BUILTIN, help="builtin:nli, a Hub id or a local directory")
-    p.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
-    p.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "babelsearch")
-    p.add_argument("--out", type=Path, default=RESULTS / "rerank_xquad.json")
+def _parser() -> argparse.ArgumentParser:
+    """The shared options plus this benchmark's own: languages, sample sizes and candidates per query."""
+    p = standalone_parser("rerank_xquad", __doc__)
     p.add_argument("--langs", type=lambda s: s.split(","), default=["en", "de", "ru", "zh"])
     p.add_argument("--claim-langs", type=lambda s: s.split(","), default=["en", "de", "ru", "zh"])
     p.add_argument("--questions", type=int, default=30, help="English XQuAD questions (seeded sample)")
     p.add_argument("--claims", type=int, default=150, help="English XNLI claims (seeded sample of held-out ids)")
     p.add_argument("--k", type=int, default=10, help="candidates reranked per query")
-    p.add_argument("--threads", type=int, default=2)
-    run(p.parse_args(argv))
-    return 0
+    return p
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_standalone(_parser(), run))

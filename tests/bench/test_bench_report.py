@@ -1,0 +1,145 @@
+"""The generated report's NLI section, from small fake result files, and the standalone benchmarks' result files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.env import RESULTS, run_standalone, standalone_parser
+from bench.md import fmt
+from bench.report import load_results, write_report
+from bench.report_nli import NLI_NAMES, render_nli
+
+MACHINE = {
+    "cpu": "Test CPU",
+    "cores": 2,
+    "torch_threads": 2,
+    "faiss_threads": 2,
+    "load_average": [1.0, 2.0, 3.0],
+    "versions": {"torch": "9.9", "sentence-transformers": "8.8", "faiss-cpu": "7.7"},
+    "git_commit": "abc1234",
+    "date": "2026-01-01T00:00:00+00:00",
+}
+
+
+def _grid(r1: float, mrr: float, n: int = 30) -> dict[str, dict[str, float]]:
+    # Only the product's weight differs from vector-only; the other weights keep the vector figures.
+    return {
+        f"decisive@{w}": {"r1": r1 if w == 0.05 else 80.0, "mrr": mrr if w == 0.05 else 85.5, "n": n}
+        for w in (0.0, 0.01, 0.05, 0.1)
+    }
+
+
+def _fake_results() -> dict[str, dict[str, Any]]:
+    claims = {"entailment": _grid(82.9, 87.8, 41), "neutral": _grid(53.1, 61.5, 32)}
+    return {
+        "nli_xnli": {
+            "model": "builtin:nli",
+            "held_out_ids": 498,
+            "pairs": 1000,
+            "accuracy": {"de": 0.655, "en": 0.7, "avg": 0.6781},
+            "cross_en_hypothesis": {"de-en": 0.612},
+            "cross_avg": 0.612,
+            "seconds": 120.0,
+            "pairs_per_s": 8.3,
+            "machine": MACHINE,
+        },
+        "rerank_xquad": {
+            "model": "builtin:nli",
+            "k": 10,
+            "questions": 30,
+            "claims": 100,
+            "default_weight": 0.05,
+            "xquad": {"de": {"none": _grid(83.3, 87.2), "about": _grid(86.7, 88.0)}},
+            "claims_check": {"de": {"stance_accuracy": 55.95, "by_label": claims}},
+            "seconds": 600.0,
+            "machine": MACHINE,
+        },
+        "rerank_latency": {
+            "model": "builtin:nli",
+            "candidates": 20,
+            "mean_tokens": 125.9,
+            "repeats": 10,
+            "threads": 2,
+            "ms": {"p50": 4523.44, "p95": 4573.55, "mean": 4523.59, "n": 10},
+            "machine": MACHINE,
+        },
+    }
+
+
+def _report(tmp_path: Path, results: dict[str, dict[str, Any]]) -> str:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for name, data in results.items():
+        (folder / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    return write_report(folder, tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
+
+
+def test_nli_section_shows_every_part_from_the_result_files(tmp_path: Path) -> None:
+    text = _report(tmp_path, _fake_results())
+    section = text[text.index("## 5. NLI reranker") :]
+    for name in NLI_NAMES:
+        assert f"| {name} | full | 2026-01-01T00:00:00+00:00 |" in section
+    assert "| 2 / 2 | 1.00 2.00 3.00 | torch 9.9, ST 8.8, faiss 7.7 | abc1234 |" in section
+    # Held-out XNLI: percentages per language, the average and the English-claim figure.
+    assert "| de | 65.5 | 61.2 |" in section and "| en | 70.0 | – |" in section
+    assert "| **average** | 67.8 | 61.2 |" in section
+    assert "Average accuracy over the languages: 67.8 %. With the premise in the language" in section
+    # XQuAD with and without reranking at the recorded weight, and the claim check.
+    assert "| de | 80.0 | 85.5 | 83.3 | 87.2 | 86.7 | 88.0 |" in section
+    assert "| **0.05** (product) | 83.3 | 87.2 | 86.7 | 88.0 |" in section
+    assert "| de | 56.0 | 80.0 → 82.9 | 80.0 → 53.1 | 41 / 32 |" in section
+    assert "20 candidates of 126 tokens on average, 2 torch thread(s)" in section
+    assert "p50 4,523 ms, p95 4,574 ms" in section
+
+
+def test_nli_section_is_left_out_without_its_result_files(tmp_path: Path) -> None:
+    text = _report(tmp_path, {})
+    assert "NLI reranker" not in text
+
+
+def test_nli_section_shows_only_the_parts_that_ran(tmp_path: Path) -> None:
+    results = _fake_results()
+    del results["nli_xnli"]["cross_en_hypothesis"], results["nli_xnli"]["cross_avg"]
+    text = _report(tmp_path, {"nli_xnli": results["nli_xnli"]})
+    assert "Held-out XNLI accuracy" in text and "| de | 65.5 | – |" in text
+    assert "claim in English (the product's usual case)" not in text
+    assert "Does reranking help?" not in text and "**Latency.**" not in text
+    assert "| rerank_latency |" not in text
+
+
+def test_older_rerank_results_fall_back_to_the_product_weight() -> None:
+    from app.rerank import DEFAULT_WEIGHT
+
+    data = _fake_results()["rerank_xquad"]
+    del data["default_weight"]
+    text = render_nli({"rerank_xquad": data})
+    assert f"with the product's w = {fmt(DEFAULT_WEIGHT, 2)}" in text
+
+
+@pytest.mark.skipif(not all((RESULTS / f"{n}.json").exists() for n in NLI_NAMES), reason="no stored NLI results")
+def test_stored_nli_results_render() -> None:
+    results = load_results(RESULTS, NLI_NAMES)
+    text = render_nli(results)
+    avg, cross = results["nli_xnli"]["accuracy"]["avg"], results["nli_xnli"]["cross_avg"]
+    assert f"| **average** | {fmt(100 * avg)} | {fmt(100 * cross)} |" in text
+    assert f"p50 {fmt(results['rerank_latency']['ms']['p50'], 0)} ms" in text
+
+
+def test_standalone_result_file_keeps_the_measurements_and_adds_the_run_facts(tmp_path: Path) -> None:
+    out = tmp_path / "nli_xnli.json"
+    parser = standalone_parser("nli_xnli", "test", eval_dir=False)
+    parser.add_argument("--max-ids", type=int)
+
+    def measure(args: argparse.Namespace) -> dict[str, Any]:
+        return {"model": args.model, "max_ids": args.max_ids, "seconds": 1.0}
+
+    assert run_standalone(parser, measure, ["--out", str(out), "--threads", "0", "--max-ids", "3"]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["name"] == "nli_xnli" and data["model"] == "builtin:nli" and data["max_ids"] == 3
+    assert data["seconds"] == 1.0 and data["wall_s"] >= 0 and data["command"]
+    assert data["machine"]["torch_threads"] >= 1 and data["machine"]["versions"]["torch"]
