@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 from sqlalchemy import insert
 
-from indexer.store import SqlStore, fts
+from indexer.store import SqlStore
 from indexer.store.schema import ChunkRow, DocumentRow
 
 logger = logging.getLogger(__name__)
@@ -73,8 +73,8 @@ def fill(store: SqlStore, n: int, dim: int, texts: list[str], langs: list[str], 
         with store.session() as s, s.begin():
             s.execute(insert(ChunkRow), rows)
             t1 = time.perf_counter()
-            if store.has_fts:
-                fts.insert(s.connection(), [(r["id"], r["text"]) for r in rows])
+            if store.keywords is not None:
+                store.keywords.insert(s.connection(), [(r["id"], r["text"]) for r in rows])
             fts_s += time.perf_counter() - t1
         start += len(batch)
     # The generation counter tells the vector cache that the database changed.
