@@ -106,8 +106,9 @@ def _flags(multilingual: bool) -> dict[str, bool]:
     hybrid = st.toggle(
         "Keyword + meaning (hybrid)",
         key="hybrid",
-        help='Fuse keyword matches (BM25) with meaning, for names, numbers and identifiers. "Quoted phrases" '
-        "must match literally: only passages that contain them are shown.",
+        help='Fuse keyword matches with meaning, for names, numbers and identifiers. "Quoted phrases" '
+        "must match literally: only passages that contain them are shown. Keywords match words as written, so "
+        "this helps most when the query uses the passages' language; across languages, plain search ranks better.",
     )
     stance = st.toggle(
         "Check stance (NLI)",
