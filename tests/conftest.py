@@ -118,7 +118,8 @@ def postgres_server():
     if url := os.environ.get("BABELSEARCH_TEST_PG_URL"):
         yield make_url(url)
         return
-    problem = "PostgreSQL binaries not found (apt-get install postgresql)" if binaries() is None else None
+    bin_dir = binaries()
+    problem = "PostgreSQL binaries not found (apt-get install postgresql)" if bin_dir is None else None
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -127,7 +128,7 @@ def postgres_server():
         if os.environ.get("CI"):
             pytest.fail(problem)
         pytest.skip(problem)
-    server = Server(binaries()).start()
+    server = Server(bin_dir).start()
     yield make_url(server.url)
     server.stop()
 

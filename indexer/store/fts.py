@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from indexer.store.keywords import parse, segment
+from indexer.store.keywords import filter_clauses, parse, segment
 
 CREATE = ("CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, "
           "tokenize='unicode61 remove_diacritics 2')")
@@ -79,20 +79,3 @@ def search(conn: Connection, query: str, k: int, filters: dict[str, list[str] | 
            f"JOIN collections col ON col.id = d.collection_id WHERE {' AND '.join(where)} ORDER BY rank LIMIT :k")
     return [(int(i), -float(r)) for i, r in conn.execute(text(sql), params)]
 
-
-def filter_clauses(filters: dict[str, list[str] | None]) -> tuple[list[str], dict[str, str]]:
-    """SQL conditions and bound parameters for the active filters (shared by both keyword indexes).
-
-    Args:
-        filters: SQL column (``col.name``, ``c.language``, ``d.mime``) → allowed values, or None for no filter.
-
-    Returns:
-        (conditions to AND together, their parameters).
-    """
-    where, params = [], {}
-    for n, (column, values) in enumerate(filters.items()):
-        if values is not None:
-            keys = [f"f{n}_{i}" for i in range(len(values))]
-            where.append(f"{column} IN ({', '.join(':' + key for key in keys)})" if keys else "1 = 0")
-            params.update(zip(keys, values))
-    return where, params

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-from indexer.store.fts import filter_clauses
-from indexer.store.keywords import KeywordQuery, fold, parse, tokens
+from indexer.store.keywords import KeywordQuery, filter_clauses, fold, parse, tokens
 
 CREATE = ("CREATE TABLE IF NOT EXISTS chunk_terms (chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) "
           "ON DELETE CASCADE, terms tsvector NOT NULL)",
           "CREATE INDEX IF NOT EXISTS ix_chunk_terms ON chunk_terms USING GIN (terms)")
-#: Highest position PostgreSQL stores in a tsvector.
-MAX_POSITION = 16383
+#: Highest position PostgreSQL stores in a tsvector, and most positions it keeps per word.
+MAX_POSITION, MAX_POSITIONS_PER_WORD = 16383, 256
 
 
 def _lexeme(word: str) -> str:
@@ -28,7 +27,7 @@ def tsvector(value: str) -> str:
     positions: dict[str, list[int]] = {}
     for n, word in enumerate(tokens(value)):
         positions.setdefault(fold(word), []).append(min(n + 1, MAX_POSITION))
-    return " ".join(f"{_lexeme(w)}:{','.join(map(str, p[:256]))}" for w, p in positions.items())
+    return " ".join(f"{_lexeme(w)}:{','.join(map(str, p[:MAX_POSITIONS_PER_WORD]))}" for w, p in positions.items())
 
 
 def tsquery(parsed: KeywordQuery) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Keyword queries, independent of the database: words, quoted phrases, scripts without spaces.
+"""Keyword queries, independent of the database: words, quoted phrases, scripts without spaces, filters.
 
 Both keyword indexes (SQLite FTS5 and PostgreSQL full-text) index the text returned by ``segment`` and turn
 a user query into the phrases and terms of ``parse``, so they find the same passages.
@@ -107,3 +107,21 @@ def fold(word: str) -> str:
             base = ch
         out.append(ch)
     return unicodedata.normalize("NFC", "".join(out))
+
+
+def filter_clauses(filters: dict[str, list[str] | None]) -> tuple[list[str], dict[str, str]]:
+    """SQL conditions and bound parameters for the active filters (the one piece of SQL both keyword indexes share).
+
+    Args:
+        filters: SQL column (``col.name``, ``c.language``, ``d.mime``) → allowed values, or None for no filter.
+
+    Returns:
+        (conditions to AND together, their parameters).
+    """
+    where, params = [], {}
+    for n, (column, values) in enumerate(filters.items()):
+        if values is not None:
+            keys = [f"f{n}_{i}" for i in range(len(values))]
+            where.append(f"{column} IN ({', '.join(':' + key for key in keys)})" if keys else "1 = 0")
+            params.update(zip(keys, values))
+    return where, params
