@@ -14,6 +14,7 @@ import numpy as np
 from app import retrieval
 from app.rerank import rerank as rerank_results
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
+from indexer.ann import VectorIndex
 from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
 from indexer.errors import BabelSearchError
@@ -166,9 +167,15 @@ class SearchService:
 
     def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
                balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
-        index = self.indexer.vectors.index
         if allowed is not None and not len(allowed):
             return [], {}
+        vectors = self.indexer.vectors
+        # Held for the index lookups only: an ingest adds each document's vectors between two searches.
+        with vectors.lock:
+            return self._dense_locked(vectors.index, vector, k, allowed, balanced)
+
+    def _dense_locked(self, index: VectorIndex, vector: np.ndarray, k: int, allowed: np.ndarray | None,
+                      balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
         scores, found = index.search(vector[None, :], max(k, retrieval.FEEDBACK_HITS), allowed)
         plain = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0]
         profiles = self._profiles()
@@ -221,7 +228,8 @@ class SearchService:
             own = self.store.document_chunk_ids(document_id)
             mean = self._vectors_of(own).mean(axis=0)
             vector = (mean / np.linalg.norm(mean)).astype(np.float32)
-            allowed = np.setdiff1d(self.indexer.vectors.index.ids(), own)
+            with self.indexer.vectors.lock:
+                allowed = np.setdiff1d(self.indexer.vectors.index.ids(), own)
             ranked, facets = self._dense(vector, k, allowed, balanced)
             ids = [i for i, _ in ranked][:k]
             infos, scores = self.store.chunks(ids), self._cosines(vector, ids)
@@ -268,15 +276,16 @@ class SearchService:
 
     def ingest(self, paths: Iterable[Path], collection: str,
                progress: Callable[[Progress], None] | None = None) -> IngestReport:
-        """Ingest files or folders into a collection (see ``Indexer.ingest``)."""
-        with self.lock:
-            return self.indexer.ingest(paths, collection, progress)
+        """Ingest files or folders into a collection in the foreground (see ``Indexer.ingest``).
+
+        No service lock is held: searches keep answering while it runs.
+        """
+        return self.indexer.ingest(paths, collection, progress)
 
     def ingest_files(self, files: list[tuple[Path, str]], collection: str,
                      progress: Callable[[Progress], None] | None = None) -> IngestReport:
-        """Ingest (temporary path, original file name) pairs, as the upload page does."""
-        with self.lock:
-            return self.indexer.ingest_files(files, collection, progress)
+        """Ingest (path, original file name) pairs in the foreground; searches keep answering meanwhile."""
+        return self.indexer.ingest_files(files, collection, progress)
 
     def delete_document(self, document_id: int) -> int:
         """Delete one document; returns the number of chunks removed."""

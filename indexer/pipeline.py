@@ -120,34 +120,60 @@ class Indexer:
         return self.ingest_files([(p, p.name) for p in iter_files([Path(p) for p in paths])], collection, progress)
 
     def ingest_files(self, files: list[tuple[Path, str]], collection: str,
-                     progress: Callable[[Progress], None] | None = None) -> IngestReport:
+                     progress: Callable[[Progress], None] | None = None,
+                     on_file: Callable[[int, FileResult], None] | None = None,
+                     stop: Callable[[], bool] | None = None) -> IngestReport:
         """Ingest (path, display name) pairs; the name is for display only, never a path.
 
         Each file fails alone, with its reason recorded; each document is committed in one transaction.
+        No lock is held across the batch: searches go on and see each document as it commits.
+
+        Args:
+            files: (path, display name) pairs.
+            collection: collection name, created if needed.
+            progress: called after each step with a Progress event.
+            on_file: called with (position in ``files``, result) once everything of that file is committed.
+            stop: asked before each file; True ends the run there (``report.stopped``), all before it committed.
+
+        Returns:
+            The report of the files processed.
         """
         report = IngestReport(collection)
-        with self.lock:
-            cid = self.store.ensure_collection(collection)
-            vectors = self.vectors
-            pending: list[_Prepared] = []
-            seen: set[str] = set()
-            for n, (path, name) in enumerate(files):
-                result = FileResult(name, "failed")
-                report.files.append(result)
-                if progress:
-                    progress(Progress(n, len(files), name, "load", report.n_chunks))
-                pending += self._prepare(path, result, cid, seen, report)
-                if sum(len(p.spans) for p in pending) >= FLUSH_CHUNKS:
-                    self._flush(pending, cid, report, Progress(n, len(files), name, "embed"), progress)
-                    pending = []
-            self._flush(pending, cid, report, Progress(len(files), len(files), "", "embed"), progress)
-            vectors.save()
-        for result in report.files:
+        cid = self.store.ensure_collection(collection)
+        vectors = self.vectors
+        pending: list[_Prepared] = []
+        waiting: list[int] = []  # files prepared whose documents are not all committed yet
+        seen: set[str] = set()
+        for n, (path, name) in enumerate(files):
+            if stop is not None and stop():
+                report.stopped = True
+                break
+            result = FileResult(name, "failed")
+            report.files.append(result)
+            if progress:
+                progress(Progress(n, len(files), name, "load", report.n_chunks))
+            pending += self._prepare(path, result, cid, seen, report)
+            waiting.append(n)
+            if sum(len(p.spans) for p in pending) >= FLUSH_CHUNKS:
+                self._flush(pending, cid, report, Progress(n, len(files), name, "embed"), progress)
+                self._settle(report, waiting, on_file)
+                pending, waiting = [], []
+        self._flush(pending, cid, report, Progress(len(report.files), len(files), "", "embed"), progress)
+        self._settle(report, waiting, on_file)
+        vectors.save()
+        return report
+
+    @staticmethod
+    def _settle(report: IngestReport, positions: list[int], on_file: Callable[[int, FileResult], None] | None) -> None:
+        # Every document of these files is committed (or failed): their status is final.
+        for n in positions:
+            result = report.files[n]
             if result.documents:
                 result.status = "added"
             elif result.duplicates and not result.message:
                 result.status = "duplicate"
-        return report
+            if on_file is not None:
+                on_file(n, result)
 
     def _prepare(self, path: Path, result: FileResult, cid: int, seen: set[str],
                  report: IngestReport) -> list[_Prepared]:
@@ -157,16 +183,21 @@ class Indexer:
                              max_bytes=self.settings.max_file_mb * 1024 * 1024)
         except LoaderError as e:
             self._fail(result, report.collection, "load", e.reason)
+            result.seconds += time.perf_counter() - t0
             return []
         report.timings["load"] += time.perf_counter() - t0
         out = []
         for doc in docs:
             sha = content_hash(doc.text)
-            if sha in seen or self.store.find_duplicate(cid, sha) is not None:
+            stored = None if sha in seen else self.store.find_duplicate(cid, sha)
+            if sha in seen or stored is not None:
                 result.duplicates += 1
+                if stored is not None:
+                    result.duplicate_ids.append(stored)
                 continue
             seen.add(sha)
             out.append(self._chunk(doc, sha, result, report.timings))
+        result.seconds += time.perf_counter() - t0
         return out
 
     def _chunk(self, doc: LoadedDocument, sha: str, result: FileResult, timings: dict[str, float]) -> _Prepared:
@@ -198,13 +229,17 @@ class Indexer:
                                   report.n_chunks + done[0]))
 
         vectors = self.embedder.encode_documents(texts, on_batch)
-        report.timings["embed"] += time.perf_counter() - t0
+        embed_s = time.perf_counter() - t0
+        report.timings["embed"] += embed_s
         t0 = time.perf_counter()
         offset = 0
         for p in pending:
             vecs = vectors[offset:offset + len(p.spans)]
             offset += len(p.spans)
+            t1 = time.perf_counter()
             self._write(p, cid, vecs, report.collection)
+            # A file's share of the batch's embedding time is its share of the chunks.
+            p.result.seconds += embed_s * len(p.spans) / len(texts) + time.perf_counter() - t1
         report.timings["write"] += time.perf_counter() - t0
 
     def _write(self, p: _Prepared, cid: int, vecs: np.ndarray, collection: str) -> None:

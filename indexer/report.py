@@ -18,6 +18,8 @@ class FileResult:
         chunks: chunks added.
         message: the reason of a failure, or a note.
         document_ids: ids of the documents added.
+        duplicate_ids: ids of the stored documents that the skipped duplicates matched.
+        seconds: time spent on the file (load, chunk, its share of embedding, write).
     """
 
     source_name: str
@@ -27,6 +29,8 @@ class FileResult:
     chunks: int = 0
     message: str = ""
     document_ids: list[int] = field(default_factory=list)
+    duplicate_ids: list[int] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -36,6 +40,8 @@ class IngestReport:
     collection: str
     files: list[FileResult] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=lambda: Counter())
+    #: True when the run was asked to stop before its last file.
+    stopped: bool = False
 
     @property
     def added(self) -> list[FileResult]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +23,10 @@ class VectorCache:
     """The ANN index as a cache of the embeddings stored in SQL.
 
     The file is written atomically together with a ``config.json`` that records the store's
-    generation counter; when the counter or the count disagrees, the index is rebuilt from the
-    stored embeddings (never re-embedded).
+    generation counter. When the database has moved on (another process committed), the cache
+    catches up incrementally: it adds the chunks it lacks and drops the ones deleted, reading only
+    their embeddings. A missing or unreadable file is rebuilt from the stored embeddings (never
+    re-embedded).
 
     Args:
         store: the metadata store.
@@ -36,36 +40,66 @@ class VectorCache:
         self.home = home
         self.index: VectorIndex = create_index(backend, dim)
         self.dim = dim
-        self.generation = -1
+        self.generation = -1  # the store generation the index reflects; -1: unknown, check on next sync
         self.lock = threading.RLock()
         self.path = home / f"vectors.{self.index.name}"
         self.config_path = home / "config.json"
         self.rebuilds = 0
+        self.catch_ups = 0
+        self._loaded = False
+        self._max_id = -1
 
     def sync(self) -> None:
-        """Bring the in-memory index up to the database's generation (load the file or rebuild)."""
+        """Bring the in-memory index up to the database's generation (load the file, catch up, or rebuild)."""
         with self.lock:
             current = self.store.generation()
             if current == self.generation:
                 return
-            if not self._load_if_fresh(current):
-                self.rebuild()
+            if not self._loaded:
+                if not self._load_file():
+                    self.rebuild()
+                    return
+                self._catch_up(current, full=self.generation != current)
+                return
+            self._catch_up(current)
 
-    def _load_if_fresh(self, current: int) -> bool:
+    def _load_file(self) -> bool:
         saved = self._read_config()
-        if saved.get("generation") != current or saved.get("backend") != self.index.name or not self.path.exists():
+        if saved.get("backend") != self.index.name or not self.path.exists():
             return False
         try:
             self.index.load(self.path)
         except VectorIndexError as e:
             logger.warning("vector index unreadable, rebuilding from the database: %s", e)
             return False
-        if self.index.count() != self.store.counts()["chunks"]:
-            logger.warning("vector index holds %d vectors, database %d chunks: rebuilding",
-                           self.index.count(), self.store.counts()["chunks"])
-            return False
-        self.generation = current
+        self._loaded = True
+        self._max_id = int(self.index.ids().max()) if self.index.count() else -1
+        self.generation = int(saved.get("generation", -1))
         return True
+
+    def _catch_up(self, current: int, full: bool = False) -> None:
+        # Chunk ids only grow: new chunks are those above the largest id held; count tells whether any went.
+        added = self._add(self.store.iter_embeddings(after=self._max_id))
+        if full or self.index.count() != self.store.counts()["chunks"]:
+            stored, held = self.store.chunk_ids(), self.index.ids()
+            gone = np.setdiff1d(held, stored)
+            if len(gone):
+                self.index.delete(gone)
+            missing = np.setdiff1d(stored, held)
+            blobs = self.store.embeddings(missing)
+            added += self._add([(missing, [blobs[int(i)] for i in missing])] if len(missing) else [])
+            logger.info("vector index caught up: %d added, %d removed", added, len(gone))
+        self.generation = current
+        self.catch_ups += 1
+
+    def _add(self, batches: Iterable[tuple[np.ndarray, list[bytes]]]) -> int:
+        n = 0
+        for ids, blobs in batches:
+            vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+            self.index.upsert(ids, vectors)
+            self._max_id = max(self._max_id, int(ids.max()))
+            n += len(ids)
+        return n
 
     def rebuild(self) -> None:
         """Rebuild the index from the embeddings stored in the database and save it."""
@@ -82,12 +116,14 @@ class VectorCache:
             self.index.index(ids, vectors)
             self.rebuilds += 1
             logger.info("rebuilt the vector index from %d stored embeddings", len(ids))
+            self._loaded = True
+            self._max_id = int(ids.max()) if len(ids) else -1
             self.generation = generation
             self.save()
 
     def apply(self, before: int, add: tuple[np.ndarray, np.ndarray] | None = None,
               remove: np.ndarray | None = None) -> None:
-        """Apply one committed change in memory, or mark the index stale if others wrote meanwhile.
+        """Apply one committed change in memory; if others wrote meanwhile, the next sync checks the rest.
 
         Args:
             before: the generation the change was made on top of.
@@ -95,27 +131,32 @@ class VectorCache:
             remove: ids removed.
         """
         with self.lock:
-            if self.generation != before or self.store.generation() != before + 1:
-                self.generation = -1  # someone else wrote too: next sync rebuilds
-                return
+            in_step = self.generation == before and self.store.generation() == before + 1
             if remove is not None and len(remove):
                 self.index.delete(remove)
             if add is not None and len(add[0]):
                 self.index.upsert(*add)
-            self.generation = before + 1
+                self._max_id = max(self._max_id, int(np.max(add[0])))
+            # Someone else wrote too: the next sync compares ids with the database (no rebuild).
+            self.generation = before + 1 if in_step else -1
 
     def save(self) -> None:
-        """Write the index and its config atomically (skipped when stale)."""
+        """Write the index and its config atomically, caught up with the database first.
+
+        A file lock serialises writers of one data directory, so the file and its config always match.
+        """
         with self.lock:
             if self.generation < 0:
-                return
+                self.sync()
             self.home.mkdir(parents=True, exist_ok=True)
-            self.index.save(self.path)
-            config = {"generation": self.generation, "backend": self.index.name, "dim": self.dim,
-                      "count": self.index.count()}
-            tmp = self.config_path.with_name("config.json.tmp")
-            tmp.write_text(json.dumps(config, indent=2), encoding="utf-8")
-            os.replace(tmp, self.config_path)
+            with (self.home / "vectors.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self.index.save(self.path)
+                config = {"generation": self.generation, "backend": self.index.name, "dim": self.dim,
+                          "count": self.index.count()}
+                tmp = self.config_path.with_name(f"config.json.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(config, indent=2), encoding="utf-8")
+                os.replace(tmp, self.config_path)
 
     def _read_config(self) -> dict:
         try:

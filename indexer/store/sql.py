@@ -342,9 +342,9 @@ class SqlStore:
         stmt = select(ChunkRow.id).join(DocumentRow, ChunkRow.document_id == DocumentRow.id).where(condition)
         return np.fromiter(s.scalars(stmt.order_by(ChunkRow.id)), dtype=np.int64)
 
-    def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, list[bytes]]]:
-        """All stored embeddings, in id order, as (ids, raw float32 blobs) batches."""
-        last = -1
+    def iter_embeddings(self, batch: int = 20000, after: int = -1) -> Iterator[tuple[np.ndarray, list[bytes]]]:
+        """Stored embeddings of the chunks with ids above ``after``, in id order, as (ids, float32 blobs) batches."""
+        last = after
         with self.session() as s:
             while True:
                 rows = s.execute(select(ChunkRow.id, ChunkRow.embedding).where(ChunkRow.id > last)
@@ -376,8 +376,12 @@ class SqlStore:
     def embeddings(self, chunk_ids: list[int] | np.ndarray) -> dict[int, bytes]:
         """Raw embeddings of some chunks."""
         ids = [int(i) for i in chunk_ids]
+        out: dict[int, bytes] = {}
         with self.session() as s:
-            return dict(s.execute(select(ChunkRow.id, ChunkRow.embedding).where(ChunkRow.id.in_(ids))).all())
+            for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+                part = ids[start:start + 900]
+                out.update(s.execute(select(ChunkRow.id, ChunkRow.embedding).where(ChunkRow.id.in_(part))).all())
+        return out
 
     # --- errors and counts ----------------------------------------------------------------------
 

@@ -111,7 +111,8 @@ def test_missing_stale_or_corrupt_index_is_rebuilt_from_the_database(
         tiny_service.store.set_meta({"generation": str(tiny_service.store.generation() + 1)})
     fresh = SearchService(tiny_service.settings, tiny_service.indexer.embedder)
     after = [(r.chunk_id, r.score) for r in fresh.search("rain and cracks", k=5).results]
-    assert fresh.indexer.vectors.rebuilds == 1
+    # A stale but readable file is caught up from the database; only a missing or corrupt one is rebuilt.
+    assert fresh.indexer.vectors.rebuilds == (0 if damage == "stale" else 1)
     assert [c for c, _ in after] == [c for c, _ in before]
     np.testing.assert_allclose([s for _, s in after], [s for _, s in before], atol=1e-6)
 
