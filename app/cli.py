@@ -29,6 +29,17 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--collection", required=True)
     ing.add_argument("--text-field", help="CSV column / JSONL key holding the text (default: text)")
     ing.add_argument("--json", action="store_true", help="print the report as JSON")
+    ing.add_argument("--background", action="store_true",
+                     help="enqueue a job for `babelsearch worker` and print its id at once")
+
+    wk = sub.add_parser("worker", help="run queued ingest jobs until interrupted (Ctrl-C finishes the current ones)")
+    wk.add_argument("--concurrency", type=int, default=1, help="jobs run at once (threads sharing one model)")
+
+    jb = sub.add_parser("jobs", help="list ingest jobs; `jobs show ID` prints a report, `jobs cancel ID` stops one")
+    jb.add_argument("action", nargs="?", choices=["list", "show", "cancel"], default="list")
+    jb.add_argument("job_id", nargs="?", type=int)
+    jb.add_argument("--limit", type=int, default=50)
+    jb.add_argument("--json", action="store_true")
 
     se = sub.add_parser("search", help="search in any language")
     se.add_argument("query", nargs="?")
@@ -106,6 +117,15 @@ def cmd_ingest(service: SearchService, args: argparse.Namespace) -> int:
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         raise BabelSearchError(f"no such file or folder: {', '.join(missing)}")
+    if args.background:
+        job_id = service.enqueue_paths(args.paths, args.collection)
+        job = service.job(job_id)
+        if args.json:
+            _print_json({"job_id": job_id, "state": job.state, "files": job.files_total})
+        else:
+            print(f"job {job_id} queued: {job.files_total} files for {args.collection}; "
+                  f"follow it with `babelsearch jobs show {job_id}`")
+        return 0
     from tqdm import tqdm
 
     bar = tqdm(unit="file", disable=args.json or not sys.stderr.isatty() and "CI" in os.environ, file=sys.stderr)
@@ -260,9 +280,49 @@ def cmd_reindex(service: SearchService, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch worker``."""
+    service.run_worker(args.concurrency)
+    return 0
+
+
+def cmd_jobs(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch jobs [show|cancel] [ID]``."""
+    if args.action != "list" and args.job_id is None:
+        raise BabelSearchError(f"`jobs {args.action}` needs a job id; `babelsearch jobs` lists them")
+    if args.action == "list":
+        jobs = service.jobs(args.limit)
+        if args.json:
+            _print_json([vars(j) for j in jobs])
+        for j in [] if args.json else jobs:
+            print(f"{j.id}\t{j.state}\t{j.collection}\t{j.files_done}/{j.files_total} files\t{j.chunks_done} chunks"
+                  f"\t{j.created_at:%Y-%m-%d %H:%M}")
+        return 0
+    job = service.cancel_job(args.job_id) if args.action == "cancel" else service.job(args.job_id)
+    if args.json:
+        _print_json(vars(job) | {"files": [vars(f) for f in job.files]})
+    else:
+        _print_job(job)
+    return 0
+
+
+def _print_job(job: Any) -> None:
+    print(f"job {job.id}: {job.state}{' (stop requested)' if job.cancel_requested and not job.finished else ''}"
+          f" · {job.collection} · {job.files_done}/{job.files_total} files · {job.chunks_done} chunks")
+    if job.state == "running":
+        eta = f", about {job.eta_s:.0f} s left" if job.eta_s is not None else ""
+        print(f"  now: {job.current_file} · {job.chunks_per_s:.1f} chunks/s{eta}")
+    if job.error:
+        print(f"  error: {job.error}")
+    for f in job.files:
+        reason = f" · {f.reason}" if f.reason else ""
+        counts = f"{f.documents} documents, {f.chunks} chunks, {f.seconds:.2f} s"
+        print(f"  {f.status:9} {f.display_name} · {counts}{reason}")
+
+
 COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "similar": cmd_similar, "nli": cmd_nli,
             "collections": cmd_collections, "documents": cmd_documents, "delete": cmd_delete, "stats": cmd_stats,
-            "reindex": cmd_reindex}
+            "reindex": cmd_reindex, "worker": cmd_worker, "jobs": cmd_jobs}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -17,15 +17,21 @@ from app.results import IndexStats, SearchResponse, SearchResult, highlight_span
 from indexer.ann import VectorIndex
 from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
-from indexer.errors import BabelSearchError
+from indexer.errors import BabelSearchError, JobNotFoundError
+from indexer.jobs import JobManager, run_worker
 from indexer.language import detect_language
+from indexer.loaders import SUPPORTED_EXTENSIONS
 from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
 from indexer.report import IngestReport, Progress
 from indexer.store import keywords
-from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo
+from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, JobFileInfo, JobInfo
 
 logger = logging.getLogger(__name__)
+
+# Re-exported for the UI, which imports only app.*.
+__all__ = ["SUPPORTED_EXTENSIONS", "BabelSearchError", "JobFileInfo", "JobInfo", "JobNotFoundError", "QueryError",
+           "SearchService"]  # fmt: skip
 
 
 class QueryError(BabelSearchError):
@@ -57,6 +63,7 @@ class SearchService:
         self.settings = settings or load_settings()
         self.indexer = Indexer(self.settings, embedder)
         self.store = self.indexer.store
+        self.job_manager = JobManager(self.settings, self.store)
         self.lock = threading.RLock()
         self._profile_cache: tuple[int, dict, dict] | None = None
         self._nli: NliModel | None = None
@@ -286,6 +293,44 @@ class SearchService:
                      progress: Callable[[Progress], None] | None = None) -> IngestReport:
         """Ingest (path, original file name) pairs in the foreground; searches keep answering meanwhile."""
         return self.indexer.ingest_files(files, collection, progress)
+
+    # --- background jobs ------------------------------------------------------------------------
+
+    def enqueue_upload(self, files: Iterable[tuple[str, BinaryIO]], collection: str) -> int:
+        """Spool uploaded files (streamed) and enqueue an ingest job; returns at once with the job id.
+
+        Args:
+            files: (original file name, binary stream) pairs; the names are for display only.
+            collection: the target collection, created when the job runs.
+
+        Returns:
+            The job id; ``job(id)`` shows its progress and report.
+        """
+        return self.job_manager.enqueue_streams(collection, files, {"source": "upload"})
+
+    def enqueue_paths(self, paths: Iterable[Path], collection: str) -> int:
+        """Copy files and folders into the spool and enqueue an ingest job (``babelsearch ingest --background``)."""
+        return self.job_manager.enqueue_paths(collection, paths, {"source": "paths"})
+
+    def jobs(self, limit: int = 50) -> list[JobInfo]:
+        """Every user's ingest jobs, newest first, without their per-file reports."""
+        return self.job_manager.recent(limit)
+
+    def job(self, job_id: int) -> JobInfo:
+        """One job with its progress and per-file report."""
+        return self.job_manager.get(job_id)
+
+    def cancel_job(self, job_id: int) -> JobInfo:
+        """Cancel a queued job, or stop a running one after the file it is on."""
+        return self.job_manager.cancel(job_id)
+
+    def run_worker(self, concurrency: int = 1) -> None:
+        """Run queued ingest jobs in this process until interrupted (``babelsearch worker``).
+
+        Args:
+            concurrency: jobs run at once, in threads sharing one model and one vector index.
+        """
+        run_worker(self.settings, concurrency, self.indexer._embedder)
 
     def delete_document(self, document_id: int) -> int:
         """Delete one document; returns the number of chunks removed."""

@@ -30,12 +30,26 @@ class Settings:
     document_prompt: str = _setting("passage: ", "Prefix added to passages before embedding.")
     model_cache: str = _setting("", "Where the built-in model is built; empty means ~/.cache/babelsearch.")
     store_url: str = _setting("", "SQLAlchemy database URL; empty means SQLite in the data directory.")
+    queue_url: str = _setting(
+        "", "Ingest job queue: empty means a SQLite queue file in the data directory; redis://host:6379/0 "
+        "lets workers on several machines share one queue."
+    )
     ann_backend: str = _setting("faiss", "Vector index backend: 'faiss' or 'numpy' (brute force).")
     chunk_tokens: int = _setting(256, "Largest chunk, in model tokens.")
     chunk_overlap: int = _setting(32, "Tokens shared by consecutive chunks of a long passage.")
     batch_size: int = _setting(32, "Chunks embedded per batch.")
     csv_text_field: str = _setting("text", "Column (CSV) or key (JSONL) holding each row's text.")
     max_file_mb: int = _setting(200, "Largest file accepted for ingest, in MB.")
+    load_timeout_s: int = _setting(60, "Seconds one file may take to load (parse and extract) before its loader "
+                                   "process is stopped and the file fails alone; 0 means no limit.")
+    load_memory_mb: int = _setting(2048, "Memory (address space) of the loader process, in MB; a file that needs "
+                                   "more fails alone. 0 means no limit.")
+    max_text_chars: int = _setting(2_000_000, "Characters of text indexed per file; the rest is dropped and the "
+                                   "report says so.")
+    max_unzipped_mb: int = _setting(256, "Largest total uncompressed size of a zip-based file (.docx), in MB.")
+    max_zip_ratio: int = _setting(100, "Largest compression ratio of one member (over 1 MB) of a zip-based file.")
+    max_zip_members: int = _setting(10_000, "Most members in a zip-based file.")
+    max_html_depth: int = _setting(256, "Deepest element nesting read in an HTML page or e-mail.")
     nli_model: str = _setting(
         "builtin:nli", "NLI cross-encoder: 'builtin:nli' (shipped, offline), a Hub id or a local directory."
     )

@@ -51,3 +51,11 @@ class StoreError(BabelSearchError):
 
 class VectorIndexError(BabelSearchError):
     """The vector index failed (corrupt file, wrong dimension)."""
+
+
+class JobNotFoundError(BabelSearchError):
+    """An ingest job id does not exist."""
+
+
+class QueueError(BabelSearchError):
+    """The job queue is misconfigured or unreachable."""

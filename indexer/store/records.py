@@ -77,3 +77,54 @@ class IngestErrorInfo:
     stage: str
     message: str
     created_at: datetime
+
+
+@dataclass
+class JobFileInfo:
+    """One file of an ingest job and its result (status "pending" until committed)."""
+
+    ordinal: int
+    display_name: str
+    spool_name: str
+    size: int
+    status: str
+    reason: str = ""
+    documents: int = 0
+    duplicates: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class JobInfo:
+    """An ingest job: state, progress, and its files when asked for.
+
+    ``state`` is one of queued, running, done, failed, cancelled.
+    """
+
+    id: int
+    state: str
+    collection: str
+    options: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    worker: str
+    attempts: int
+    cancel_requested: bool
+    error: str
+    files_total: int
+    files_done: int
+    bytes_total: int
+    bytes_done: int
+    chunks_done: int
+    current_file: str
+    chunks_per_s: float
+    eta_s: float | None
+    heartbeat: float = 0.0
+    files: list[JobFileInfo] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has reached a final state."""
+        return self.state in ("done", "failed", "cancelled")
