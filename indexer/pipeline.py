@@ -18,7 +18,8 @@ from indexer.config import Settings
 from indexer.embedder import Embedder
 from indexer.errors import BabelSearchError, LoaderError, ModelMismatchError
 from indexer.language import detect_language, detect_languages
-from indexer.loaders import iter_files, load_file
+from indexer.loaders import iter_files
+from indexer.loaders.isolate import LoaderWorker, limits_from
 from indexer.report import FileResult, IngestReport, Progress
 from indexer.store import SqlStore, create_store
 from indexer.store.records import NewChunk
@@ -62,6 +63,8 @@ class Indexer:
         self.store: SqlStore = create_store(settings.database_url)
         self._embedder = embedder
         self._vectors: VectorCache | None = None
+        # Files are parsed in a worker process under time and memory limits, reused across files.
+        self.loader = LoaderWorker(limits_from(settings), settings.csv_text_field, settings.max_file_mb * 1024 * 1024)
         self.lock = threading.RLock()
 
     @property
@@ -139,6 +142,7 @@ class Indexer:
             The report of the files processed.
         """
         report = IngestReport(collection)
+        self.loader.start()
         cid = self.store.ensure_collection(collection)
         vectors = self.vectors
         pending: list[_Prepared] = []
@@ -172,6 +176,8 @@ class Indexer:
                 result.status = "added"
             elif result.duplicates and not result.message:
                 result.status = "duplicate"
+            if result.status != "failed" and result.note:
+                result.message = result.note
             if on_file is not None:
                 on_file(n, result)
 
@@ -179,8 +185,7 @@ class Indexer:
                  report: IngestReport) -> list[_Prepared]:
         t0 = time.perf_counter()
         try:
-            docs = load_file(path, source_name=result.source_name, text_field=self.settings.csv_text_field,
-                             max_bytes=self.settings.max_file_mb * 1024 * 1024)
+            docs, result.note = self.loader.load(path, result.source_name)
         except LoaderError as e:
             self._fail(result, report.collection, "load", e.reason)
             result.seconds += time.perf_counter() - t0
@@ -316,3 +321,4 @@ class Indexer:
             if self._vectors is not None:
                 self._vectors.save()
             self.store.close()
+            self.loader.close()

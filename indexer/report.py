@@ -17,6 +17,7 @@ class FileResult:
         duplicates: documents skipped because the collection already holds the same text.
         chunks: chunks added.
         message: the reason of a failure, or a note.
+        note: a note on a file that was read (e.g. its text was truncated); copied to ``message`` unless it failed.
         document_ids: ids of the documents added.
         duplicate_ids: ids of the stored documents that the skipped duplicates matched.
         seconds: time spent on the file (load, chunk, its share of embedding, write).
@@ -28,6 +29,7 @@ class FileResult:
     duplicates: int = 0
     chunks: int = 0
     message: str = ""
+    note: str = ""
     document_ids: list[int] = field(default_factory=list)
     duplicate_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0

@@ -10,6 +10,7 @@ from pathlib import Path, PurePath
 
 from indexer.errors import LoaderError, UnsupportedFileTypeError
 from indexer.loaders.common import EMPTY_REASON
+from indexer.loaders.limits import LoadLimits, read_regular_file
 from indexer.loaders.mail import load_eml
 from indexer.loaders.markup import load_html
 from indexer.loaders.pdf import load_pdf
@@ -26,7 +27,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml")
 )
 
-__all__ = ["SUPPORTED_EXTENSIONS", "file_extension", "iter_files", "load_file"]
+__all__ = ["SUPPORTED_EXTENSIONS", "LoadLimits", "file_extension", "iter_files", "load_file"]
 
 
 def file_extension(path: Path, source_name: str | None = None) -> str:
@@ -44,15 +45,23 @@ def file_extension(path: Path, source_name: str | None = None) -> str:
 
 
 def load_file(
-    path: Path, source_name: str | None = None, text_field: str = "text", max_bytes: int | None = None
+    path: Path,
+    source_name: str | None = None,
+    text_field: str = "text",
+    max_bytes: int | None = None,
+    limits: LoadLimits | None = None,
 ) -> list[LoadedDocument]:
-    """Load one file into documents (one per file, or one per row for CSV and JSONL).
+    """Load one file into documents (one per file, or one per row for CSV and JSONL), in this process.
+
+    Only regular files are opened. Time, memory and text length are bounded by ``indexer.loaders.isolate``,
+    which runs this function in a worker process; the parser bounds in ``limits`` apply here.
 
     Args:
         path: the file to read.
         source_name: the original file name, for display and type detection; defaults to ``path.name``.
         text_field: column (CSV) or key (JSONL) holding each row's text.
         max_bytes: refuse files larger than this; None means no limit.
+        limits: decompression and nesting bounds; the defaults when None.
 
     Returns:
         The documents, with normalised text.
@@ -66,13 +75,14 @@ def load_file(
         raise ValueError(f"max_bytes must be None or >= 0, got {max_bytes}")
     path = Path(path)
     source_name = source_name or path.name
-    loader = _loader_for(file_extension(path, source_name), source_name, text_field)
-    data = _read(path, source_name, max_bytes)
+    loader = _loader_for(file_extension(path, source_name), source_name, text_field, limits or LoadLimits())
+    data = read_regular_file(path, source_name, max_bytes)
     if not data:
         raise LoaderError(source_name, EMPTY_REASON)
     try:
         documents = loader(data, source_name)
-    except LoaderError:
+    except (LoaderError, MemoryError):
+        # A MemoryError is the worker's memory limit at work: the worker reports it, not as a parser failure.
         raise
     except Exception as e:  # noqa: BLE001 - the boundary: no library error may escape a loader
         logger.warning("%s: unexpected loader failure", source_name, exc_info=True)
@@ -99,10 +109,18 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
         root = Path(root)
         found = _walk(root) if root.is_dir() else [root]
         for path in found:
-            key = path.resolve()
+            key = _identity(path)
             if key not in seen:
                 seen.add(key)
                 yield path
+
+
+def _identity(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        # A symbolic link loop cannot be resolved; loading it reports the loop.
+        return path.absolute()
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -123,14 +141,15 @@ def _is_skipped(name: str) -> bool:
     return hidden or PurePath(name).suffix.lower() not in SUPPORTED_EXTENSIONS
 
 
-def _loader_for(extension: str, source_name: str, text_field: str) -> Loader:
+def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadLimits) -> Loader:
+    html = partial(load_html, max_depth=limits.max_html_depth)
     loaders: dict[str, Loader] = {
         ".txt": load_text,
         ".md": load_markdown,
-        ".html": load_html,
-        ".htm": load_html,
+        ".html": html,
+        ".htm": html,
         ".pdf": load_pdf,
-        ".docx": load_docx,
+        ".docx": partial(load_docx, limits=limits),
         ".csv": partial(load_csv, text_field=text_field),
         ".jsonl": partial(load_jsonl, text_field=text_field),
         ".eml": load_eml,
@@ -140,23 +159,3 @@ def _loader_for(extension: str, source_name: str, text_field: str) -> Loader:
         supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
         raise UnsupportedFileTypeError(source_name, f"unsupported file type {kind}; supported: {supported}")
     return loaders[extension]
-
-
-def _read(path: Path, source_name: str, max_bytes: int | None) -> bytes:
-    try:
-        if path.is_dir():
-            raise LoaderError(source_name, "is a folder, not a file")
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise LoaderError(source_name, f"too large: {_size(size)}, over the limit of {_size(max_bytes)}")
-        return path.read_bytes()
-    except FileNotFoundError as e:
-        raise LoaderError(source_name, "file not found") from e
-    except OSError as e:
-        raise LoaderError(source_name, f"cannot read the file ({e.strerror or e})") from e
-
-
-def _size(n_bytes: int) -> str:
-    if n_bytes < 1024 * 1024:
-        return f"{n_bytes:,} bytes"
-    return f"{n_bytes / (1024 * 1024):.1f} MB ({n_bytes:,} bytes)"

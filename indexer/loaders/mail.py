@@ -48,7 +48,7 @@ def _body_text(message: EmailMessage, source_name: str) -> str:
             continue
         content = _part_content(part, source_name)
         if kind == "html":
-            content = soup_text(parse_html(content)[0])
+            content = soup_text(parse_html(content)[0], source_name)
         if content.strip():
             return content
     return ""

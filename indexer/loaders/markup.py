@@ -7,10 +7,13 @@ import warnings
 
 from bs4 import BeautifulSoup, Comment, Doctype, MarkupResemblesLocatorWarning, NavigableString, Tag
 
+from indexer.errors import LoaderError
 from indexer.loaders.common import clip_title, make_document, sniff_unicode
 from indexer.types import LoadedDocument
 
 HTML_MIME = "text/html"
+#: Deepest element nesting read by default (libxml2's own default bound for XML).
+MAX_DEPTH = 256
 
 # Elements whose content is never document text.
 _DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg", "canvas", "head")
@@ -66,23 +69,27 @@ def html_title(soup: BeautifulSoup) -> str:
     return ""
 
 
-def soup_text(soup: BeautifulSoup) -> str:
+def soup_text(soup: BeautifulSoup, source_name: str = "", max_depth: int = MAX_DEPTH) -> str:
     """Extract readable text, with blank lines between paragraphs; modifies the soup.
 
     Args:
         soup: parsed page.
+        source_name: display name of the file, for the error.
+        max_depth: deepest element nesting accepted.
 
     Returns:
         The text with collapsed spaces and at most one blank line between blocks.
+
+    Raises:
+        LoaderError: if elements nest deeper than ``max_depth``.
     """
     for node in soup.find_all(string=lambda s: isinstance(s, (Comment, Doctype))):
         node.extract()
     for tag in soup.find_all(_DROP):
         tag.decompose()
     # Source line breaks are plain spaces in HTML, except inside <pre>.
-    for node in soup.find_all(string=True):
-        if type(node) is NavigableString and node.find_parent("pre") is None:
-            node.replace_with(_SPACES.sub(" ", str(node)))
+    for node in _strings_outside_pre(soup, source_name, max_depth):
+        node.replace_with(_SPACES.sub(" ", str(node)))
     for tag in soup.find_all(True):
         if tag.name == "br":
             tag.replace_with("\n")
@@ -100,18 +107,19 @@ def soup_text(soup: BeautifulSoup) -> str:
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
-def load_html(data: bytes, source_name: str) -> list[LoadedDocument]:
+def load_html(data: bytes, source_name: str, max_depth: int = MAX_DEPTH) -> list[LoadedDocument]:
     """Load an HTML page without scripts, styles and navigation.
 
     Args:
         data: raw file content.
         source_name: display name of the file.
+        max_depth: deepest element nesting accepted.
 
     Returns:
         One document; the ``lang`` attribute, charset and author go into its metadata.
 
     Raises:
-        LoaderError: if the page has no text.
+        LoaderError: if the page has no text or nests deeper than ``max_depth``.
     """
     soup, encoding = parse_html(data)
     title = html_title(soup)
@@ -124,4 +132,24 @@ def load_html(data: bytes, source_name: str) -> list[LoadedDocument]:
         metadata["author"] = clip_title(str(author["content"]))
     if encoding:
         metadata["encoding"] = encoding
-    return [make_document(soup_text(soup), source_name, HTML_MIME, title=title, metadata=metadata)]
+    text = soup_text(soup, source_name, max_depth)
+    return [make_document(text, source_name, HTML_MIME, title=title, metadata=metadata)]
+
+
+def _strings_outside_pre(soup: BeautifulSoup, source_name: str, max_depth: int) -> list[NavigableString]:
+    # One pass in document order, parents before children: asking each string for a <pre> ancestor
+    # (find_parent) costs the depth per string, which never ends on a page of 200,000 nested elements.
+    depth: dict[int, int] = {id(soup): 0}
+    in_pre: set[int] = set()
+    strings: list[NavigableString] = []
+    for node in soup.descendants:
+        parent = id(node.parent)
+        if isinstance(node, Tag):
+            depth[id(node)] = depth[parent] + 1
+            if depth[id(node)] > max_depth:
+                raise LoaderError(source_name, f"HTML nested deeper than {max_depth} elements (max_html_depth)")
+            if node.name == "pre" or parent in in_pre:
+                in_pre.add(id(node))
+        elif type(node) is NavigableString and parent not in in_pre:
+            strings.append(node)
+    return strings

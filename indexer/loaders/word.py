@@ -15,30 +15,33 @@ from lxml.etree import LxmlError
 
 from indexer.errors import LoaderError
 from indexer.loaders.common import clip_title, make_document
+from indexer.loaders.limits import LoadLimits, open_checked_zip
 from indexer.types import LoadedDocument
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def load_docx(data: bytes, source_name: str) -> list[LoadedDocument]:
+def load_docx(data: bytes, source_name: str, limits: LoadLimits | None = None) -> list[LoadedDocument]:
     """Load the paragraphs and tables of a .docx file in reading order.
 
     Args:
         data: raw file content.
         source_name: display name of the file.
+        limits: decompression bounds, checked before python-docx inflates anything; the defaults when None.
 
     Returns:
         One document; paragraphs are separated by blank lines, table cells by tabs.
 
     Raises:
-        LoaderError: if the file is not a valid .docx or has no text.
+        LoaderError: if the file is not a valid .docx, would inflate past the limits or has no text.
     """
+    hint = "old binary .doc files are not supported, save them as .docx"
+    open_checked_zip(data, source_name, limits or LoadLimits(), ".docx file", hint=hint).close()
     try:
         document = docx.Document(io.BytesIO(data))
         blocks, heading = _blocks(document)
         metadata = _core_metadata(document)
     except (zipfile.BadZipFile, OpcError, KeyError, LxmlError, ValueError) as e:
-        hint = "old binary .doc files are not supported, save them as .docx"
         raise LoaderError(source_name, f"not a valid .docx file ({type(e).__name__}: {e}); {hint}") from e
     title = metadata.pop("title", "") or heading
     return [make_document("\n\n".join(blocks), source_name, DOCX_MIME, title=title, metadata=metadata)]
