@@ -1,0 +1,34 @@
+"""The vector cache of one process catches up with another process's commits without rebuilding."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.service import SearchService
+
+DOCS = {
+    "dam.txt": "The river dam failed after three days of heavy rain. Engineers had warned about cracks.",
+    "coffee.txt": "Coffee farmers in the highlands lose their harvest to a fungus as temperatures rise.",
+    "damm.txt": "Der Staudamm brach nach drei Tagen Starkregen. Ingenieure hatten vor Rissen gewarnt.",
+}
+
+
+def test_a_reader_adds_and_drops_what_another_writer_committed(tiny_service: SearchService, tmp_path: Path) -> None:
+    reader = tiny_service
+    reader.search("warm up", k=1)  # the reader's index is loaded (empty)
+    writer = SearchService(reader.settings, reader.indexer.embedder)
+    for name, text in DOCS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    report = writer.ingest([tmp_path / name for name in DOCS], "news")
+    vectors = reader.indexer.vectors
+    rebuilds = vectors.rebuilds
+    hits = reader.search(DOCS["dam.txt"], k=10).results
+    assert {r.source_name for r in hits} == set(DOCS)
+    assert vectors.rebuilds == rebuilds and vectors.catch_ups >= 1
+
+    gone = report.files[0].document_ids[0]
+    writer.delete_document(gone)
+    hits = reader.search(DOCS["dam.txt"], k=10).results
+    assert gone not in {r.document_id for r in hits} and len(hits) == 2
+    assert vectors.index.count() == reader.stats().chunks and vectors.rebuilds == rebuilds
+    writer.close()

@@ -1,0 +1,95 @@
+"""A real `babelsearch worker` process killed with SIGKILL mid-job, twice, then restarted: nothing lost or doubled."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app.service import SearchService
+
+ROOT = Path(__file__).resolve().parents[2]
+N_FILES = 30
+WORDS = ("river dam rain flood town bridge school market harvest coffee farmer train station night winter summer "
+         "engineer wall crack water street boat rescue family doctor hospital road mountain valley forest fire "
+         "village mayor council report storm wind power grid solar panel roof library book child teacher").split()
+
+
+def _text(seed: int, words: int = 1500) -> str:
+    rng = random.Random(seed)
+    sentences = [" ".join(rng.choice(WORDS) for _ in range(12)).capitalize() + "." for _ in range(words // 12)]
+    return f"Report number {seed}. " + " ".join(sentences)
+
+
+def _worker(settings, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "BABELSEARCH_HOME": str(settings.home_path), "BABELSEARCH_MODEL": settings.model,
+           "BABELSEARCH_CHUNK_TOKENS": str(settings.chunk_tokens), "BABELSEARCH_THREADS": "1",
+           "BABELSEARCH_CHUNK_OVERLAP": str(settings.chunk_overlap), "PYTHONPATH": str(ROOT)}  # fmt: skip
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "app.cli", "-v", "worker"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def _wait(what: str, condition: Callable[[], bool], proc: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the worker exited with {proc.returncode} before {what}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+    pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def test_sigkilled_worker_leaves_a_job_that_the_next_worker_finishes(
+    tiny_service: SearchService, tmp_path: Path
+) -> None:
+    files = [(f"report-{n:02d}.txt", _text(n).encode()) for n in range(N_FILES)]
+    job_id = tiny_service.enqueue_upload([(name, io.BytesIO(data)) for name, data in files], "reports")
+    log = tmp_path / "worker.log"
+
+    def job():  # noqa: ANN202
+        return tiny_service.job(job_id)
+
+    # Killed once while the first batch is being embedded (or just committed), once half way through.
+    for point, reached in (("first progress", lambda: job().chunks_done > 0),
+                           ("half the files", lambda: job().files_done >= N_FILES // 2)):  # fmt: skip
+        proc = _worker(tiny_service.settings, log)
+        _wait(point, reached, proc, log)
+        _kill(proc)
+        assert job().state == "running", f"killed at {point}, the job shows {job().state}"
+        assert job().files_done < N_FILES, "the job finished before the kill: make the files bigger"
+
+    proc = _worker(tiny_service.settings, log)
+    try:
+        _wait("the job to end", lambda: job().finished, proc, log)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    final = job()
+    assert final.state == "done" and final.attempts == 3, (final.state, final.attempts, final.error)
+    assert [f.status for f in final.files] == ["added"] * N_FILES
+    assert sum(f.documents for f in final.files) == N_FILES
+    # Every document exactly once, every chunk with its vector, the report adding up.
+    assert tiny_service.count_documents("reports") == N_FILES
+    assert {d.source_name for d in tiny_service.documents("reports", limit=100)} == {name for name, _ in files}
+    stats = tiny_service.stats()
+    assert final.chunks_done == sum(f.chunks for f in final.files) == stats.chunks
+    assert tiny_service.indexer.vectors.index.count() == stats.chunks
+    fresh = SearchService(tiny_service.settings, tiny_service.indexer.embedder)
+    assert fresh.indexer.vectors.index.count() == stats.chunks
+    fresh.close()
+    assert "resuming from its first uncommitted file" in log.read_text()
