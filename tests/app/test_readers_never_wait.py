@@ -10,7 +10,7 @@ import pytest
 
 from app.service import SearchService
 
-TEXTS = [f"Report {n}: the river dam near village {n} held after a week of heavy rain and strong wind." for n in range(8)]
+TEXTS = [f"Report {n}: the river dam near village {n} held after a week of heavy rain and wind." for n in range(8)]
 
 
 def test_a_search_answers_while_an_ingest_runs_in_another_thread(
