@@ -94,3 +94,29 @@ def test_user_errors_go_to_stderr_without_traceback(home: Path, capsys: pytest.C
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_background_ingest_enqueues_and_jobs_show_the_report(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.service import SearchService
+    from indexer.config import load_settings
+    from indexer.jobs import run_job
+    from indexer.store.jobs import JobStore
+
+    assert main(["ingest", str(home), "--collection", "demo", "--background", "--json"]) == 0
+    queued = _json(capsys)
+    assert queued["state"] == "queued" and queued["files"] == 3
+    assert main(["documents", "--json"]) == 0 and _json(capsys) == []  # nothing ingested yet: a worker does it
+    assert main(["jobs", "--json"]) == 0
+    assert [(j["id"], j["state"]) for j in _json(capsys)] == [(queued["job_id"], "queued")]
+
+    service = SearchService(load_settings())
+    run_job(queued["job_id"], service.indexer, JobStore(service.store), service.job_manager.spool, "test:1")
+    service.close()
+    assert main(["jobs", "show", str(queued["job_id"])]) == 0
+    out = capsys.readouterr().out
+    assert f"job {queued['job_id']}: done" in out and "3/3 files" in out
+    assert "added     a.txt" in out and "failed    bad.docx" in out
+    assert main(["jobs", "cancel", str(queued["job_id"])]) == 1
+    assert "already ended" in capsys.readouterr().err
+    assert main(["jobs", "show"]) == 1
+    assert "needs a job id" in capsys.readouterr().err
