@@ -84,6 +84,8 @@ def load_file(
     except (LoaderError, MemoryError):
         # A MemoryError is the worker's memory limit at work: the worker reports it, not as a parser failure.
         raise
+    except RecursionError as e:
+        raise LoaderError(source_name, "nested too deeply to read (RecursionError)") from e
     except Exception as e:  # noqa: BLE001 - the boundary: no library error may escape a loader
         logger.warning("%s: unexpected loader failure", source_name, exc_info=True)
         raise LoaderError(source_name, f"cannot read the file ({type(e).__name__}: {e})") from e

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
 import re
 import unicodedata
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 EMPTY_REASON = "empty: no text"
 TITLE_MAX_CHARS = 200
+#: Longest run of combining marks kept on one character (real scripts stack a handful).
+MAX_MARKS = 64
 
 # UTF-32 marks first: the UTF-32-LE mark starts with the UTF-16-LE one.
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -75,6 +78,9 @@ def decode_text(data: bytes, source_name: str) -> tuple[str, str]:
 def normalize_text(text: str) -> str:
     """Normalise extracted text to NFC with ``\\n`` line ends and no NUL characters.
 
+    A run of more than ``MAX_MARKS`` combining marks on one character keeps its first ``MAX_MARKS``:
+    NFC sorts each run by insertion, so a hostile run of 200,000 marks would take hours.
+
     Args:
         text: extracted text.
 
@@ -82,7 +88,15 @@ def normalize_text(text: str) -> str:
         The normalised text (edges are not stripped).
     """
     text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
+    text = _mark_runs().sub(r"\1", text)
     return unicodedata.normalize("NFC", text)
+
+
+@functools.cache
+def _mark_runs() -> re.Pattern[str]:
+    # Every code point with a non-zero canonical combining class (all lie below U+20000), as one class.
+    marks = "".join(re.escape(chr(c)) for c in range(0x20000) if unicodedata.combining(chr(c)))
+    return re.compile(f"([{marks}]{{{MAX_MARKS}}})[{marks}]+")
 
 
 def clip_title(title: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 
-from bs4 import BeautifulSoup, Comment, Doctype, MarkupResemblesLocatorWarning, NavigableString, Tag
+from bs4 import BeautifulSoup, CData, MarkupResemblesLocatorWarning, NavigableString, PageElement, Tag
 
 from indexer.errors import LoaderError
 from indexer.loaders.common import clip_title, make_document, sniff_unicode
@@ -27,7 +27,6 @@ _LINES = frozenset(("tr", "li", "dt", "dd"))
 _CELLS = frozenset(("td", "th"))
 _SPACES = re.compile(r"[ \t\f\v\r\n]+")
 _INLINE_SPACES = re.compile(r" {2,}")
-_LINE_EDGES = re.compile(r"[ \t]*\n[ \t]*")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -56,7 +55,7 @@ def html_title(soup: BeautifulSoup) -> str:
     """The page title: ``<title>``, else the first ``<h1>``.
 
     Args:
-        soup: parsed page (before ``soup_text``, which removes ``<head>``).
+        soup: parsed page.
 
     Returns:
         The title, "" when the page has none.
@@ -70,10 +69,10 @@ def html_title(soup: BeautifulSoup) -> str:
 
 
 def soup_text(soup: BeautifulSoup, source_name: str = "", max_depth: int = MAX_DEPTH) -> str:
-    """Extract readable text, with blank lines between paragraphs; modifies the soup.
+    """Extract readable text, with blank lines between paragraphs, in one pass over the tree.
 
     Args:
-        soup: parsed page.
+        soup: parsed page (not modified).
         source_name: display name of the file, for the error.
         max_depth: deepest element nesting accepted.
 
@@ -83,28 +82,47 @@ def soup_text(soup: BeautifulSoup, source_name: str = "", max_depth: int = MAX_D
     Raises:
         LoaderError: if elements nest deeper than ``max_depth``.
     """
-    for node in soup.find_all(string=lambda s: isinstance(s, (Comment, Doctype))):
-        node.extract()
-    for tag in soup.find_all(_DROP):
-        tag.decompose()
-    # Source line breaks are plain spaces in HTML, except inside <pre>.
-    for node in _strings_outside_pre(soup, source_name, max_depth):
-        node.replace_with(_SPACES.sub(" ", str(node)))
-    for tag in soup.find_all(True):
-        if tag.name == "br":
-            tag.replace_with("\n")
-        elif tag.name in _BLOCKS:
-            tag.insert_before("\n\n")
-            tag.insert_after("\n\n")
-        elif tag.name in _LINES:
-            # After only: a break on both sides of adjacent rows would make a blank line between them.
-            tag.insert_after("\n")
-        elif tag.name in _CELLS:
-            tag.insert_after("\t")
-    text = soup.get_text()
-    text = _INLINE_SPACES.sub(" ", text.replace("\xa0", " "))
-    text = _LINE_EDGES.sub("\n", text)
+    parts: list[str] = []
+    # An explicit stack of (node, depth, inside <pre>) and of plain-string markers to emit after a tag's
+    # content. Editing the tree instead (a marker inserted beside each block) costs the number of siblings
+    # per insert, and asking each string for a <pre> parent costs the depth: both never end on hostile pages.
+    stack: list[tuple[PageElement, int, bool] | str] = [(soup, 0, False)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        node, depth, in_pre = item
+        if isinstance(node, Tag):
+            if depth > max_depth:
+                raise LoaderError(source_name, f"HTML nested deeper than {max_depth} elements (max_html_depth)")
+            _enter(node, depth, in_pre, parts, stack)
+        elif type(node) is NavigableString or type(node) is CData:
+            # Source line breaks are plain spaces in HTML, except inside <pre>; comments and doctypes are skipped.
+            parts.append(str(node) if in_pre else _SPACES.sub(" ", str(node)))
+    text = _INLINE_SPACES.sub(" ", "".join(parts).replace("\xa0", " "))
+    # Strip spaces and tabs at line edges line by line: a regex around each newline backtracks on long tab runs.
+    text = "\n".join(line.strip(" \t") for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def _enter(tag: Tag, depth: int, in_pre: bool, parts: list[str], stack: list) -> None:
+    name = tag.name
+    if name in _DROP:
+        return
+    if name == "br":
+        parts.append("\n")
+        return
+    if name in _BLOCKS:
+        parts.append("\n\n")
+        stack.append("\n\n")
+    elif name in _LINES:
+        # After only: a break on both sides of adjacent rows would make a blank line between them.
+        stack.append("\n")
+    elif name in _CELLS:
+        stack.append("\t")
+    inside = in_pre or name == "pre"
+    stack.extend((child, depth + 1, inside) for child in reversed(tag.contents))
 
 
 def load_html(data: bytes, source_name: str, max_depth: int = MAX_DEPTH) -> list[LoadedDocument]:
@@ -134,22 +152,3 @@ def load_html(data: bytes, source_name: str, max_depth: int = MAX_DEPTH) -> list
         metadata["encoding"] = encoding
     text = soup_text(soup, source_name, max_depth)
     return [make_document(text, source_name, HTML_MIME, title=title, metadata=metadata)]
-
-
-def _strings_outside_pre(soup: BeautifulSoup, source_name: str, max_depth: int) -> list[NavigableString]:
-    # One pass in document order, parents before children: asking each string for a <pre> ancestor
-    # (find_parent) costs the depth per string, which never ends on a page of 200,000 nested elements.
-    depth: dict[int, int] = {id(soup): 0}
-    in_pre: set[int] = set()
-    strings: list[NavigableString] = []
-    for node in soup.descendants:
-        parent = id(node.parent)
-        if isinstance(node, Tag):
-            depth[id(node)] = depth[parent] + 1
-            if depth[id(node)] > max_depth:
-                raise LoaderError(source_name, f"HTML nested deeper than {max_depth} elements (max_html_depth)")
-            if node.name == "pre" or parent in in_pre:
-                in_pre.add(id(node))
-        elif type(node) is NavigableString and parent not in in_pre:
-            strings.append(node)
-    return strings
