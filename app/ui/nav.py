@@ -9,6 +9,7 @@ PAGE_INFO: dict[str, tuple[str, str]] = {
     "search": ("Search", ":material/search:"),
     "collections": ("Collections", ":material/folder_open:"),
     "upload": ("Upload", ":material/upload_file:"),
+    "jobs": ("Jobs", ":material/pending_actions:"),
     "status": ("Status", ":material/monitoring:"),
 }
 

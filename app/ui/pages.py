@@ -8,6 +8,7 @@ import streamlit as st
 
 from app.service import SearchService
 from app.ui.browse import render_collections
+from app.ui.jobs import render_jobs
 from app.ui.nav import PAGE_INFO
 from app.ui.search import render_search
 from app.ui.state import get_service
@@ -20,6 +21,7 @@ RENDERERS: dict[str, Callable[[SearchService], None]] = {
     "search": render_search,
     "collections": render_collections,
     "upload": render_upload,
+    "jobs": render_jobs,
     "status": render_status,
 }
 

@@ -1,24 +1,17 @@
-"""The Upload page: many files into an existing or new collection, with progress and a per-file report."""
+"""The Upload page: many files into an existing or new collection, ingested by a background job."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path, PurePath
+from typing import BinaryIO
 
-import pandas as pd
 import streamlit as st
-from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from app.service import SearchService
-from app.ui.text import md_inline
-from app.ui.widgets import escaped_table, show_error
-from indexer.errors import BabelSearchError
-from indexer.loaders import SUPPORTED_EXTENSIONS
-from indexer.report import IngestReport, Progress
+from app.service import SUPPORTED_EXTENSIONS, BabelSearchError, SearchService
+from app.ui.job_view import render_job
+from app.ui.nav import link
+from app.ui.widgets import show_error
 
 EXTENSIONS = sorted(ext.lstrip(".") for ext in SUPPORTED_EXTENSIONS)
-COPY_CHUNK = 1024 * 1024
 
 
 def render_upload(service: SearchService) -> None:
@@ -35,18 +28,21 @@ def render_upload(service: SearchService) -> None:
         return
     collection = _choose_collection(names)
     limit_mb = st.get_option("server.maxUploadSize")
-    files = st.file_uploader("Documents", type=EXTENSIONS, accept_multiple_files=True, key="upload_files")
+    # A new key after each job empties the uploader, so the server lets go of the uploaded bytes.
+    files = st.file_uploader("Documents", type=EXTENSIONS, accept_multiple_files=True,
+                             key=f"upload_files_{st.session_state.get('upload_round', 0)}")  # fmt: skip
     st.caption(
-        f"Accepted: {', '.join(EXTENSIONS)} · up to {limit_mb} MB per file. The language of each document "
-        "is detected; a file that cannot be read is reported and the others go on. For bigger files or "
-        "whole folders use `babelsearch ingest`."
+        f"Accepted: {', '.join(EXTENSIONS)} · up to {limit_mb} MB per file. The files are ingested in the "
+        "background: you can leave this page, close the tab or keep searching, and find the report under Jobs. "
+        "For whole folders use `babelsearch ingest --background`."
     )
     if st.button("Ingest", key="ingest", type="primary", icon=":material/input:", disabled=not (files and collection)):
-        report = _ingest(service, files, collection)
-        if report is not None:
-            st.session_state["upload_report"] = report
-    if report := st.session_state.get("upload_report"):
-        _render_report(report)
+        _enqueue(service, files, collection)
+    job_id = _current_job()
+    if job_id is not None:
+        st.subheader("Progress")
+        render_job(service, job_id, key="upload")
+        link("jobs", "All jobs")
 
 
 def _choose_collection(names: list[str]) -> str:
@@ -66,44 +62,30 @@ def _choose_collection(names: list[str]) -> str:
     return name
 
 
-def _save(upload: UploadedFile, folder: Path, number: int) -> Path:
-    # Only a known extension is taken from the uploaded name; the rest of it never becomes a path.
-    suffix = PurePath(upload.name).suffix.lower()
-    path = folder / f"{number}{suffix if suffix in SUPPORTED_EXTENSIONS else ''}"
-    upload.seek(0)
-    with path.open("wb") as out:
-        shutil.copyfileobj(upload, out, COPY_CHUNK)
-    return path
-
-
-def _ingest(service: SearchService, files: list[UploadedFile], collection: str) -> IngestReport | None:
-    bar = st.progress(0.0, text=f"Receiving {len(files)} files…")
-
-    def on_progress(event: Progress) -> None:
-        current = f" · {md_inline(event.current)}" if event.current else ""
-        bar.progress(
-            min(event.files_done / max(event.files_total, 1), 1.0),
-            text=f"{event.files_done}/{event.files_total} files · {event.stage}{current}",
-        )
-
-    with tempfile.TemporaryDirectory(prefix="babelsearch-upload-") as folder:
-        pairs = [(_save(upload, Path(folder), n), upload.name) for n, upload in enumerate(files)]
+def _enqueue(service: SearchService, files: list, collection: str) -> None:
+    with st.spinner(f"Receiving {len(files)} files…"):
         try:
-            report = service.ingest_files(pairs, collection, progress=on_progress)
+            job_id = service.enqueue_upload(((upload.name, _rewound(upload)) for upload in files), collection)
         except BabelSearchError as e:
-            bar.empty()
-            show_error(e, "Ingest stopped: ")
-            return None
-    bar.progress(1.0, text=f"Done: {len(files)}/{len(files)} files")
-    return report
+            show_error(e, "The upload was not queued: ")
+            return
+    # The job id lives in the URL too: a reload or a shared link shows the same job.
+    st.query_params["job"] = str(job_id)
+    st.session_state["upload_job"] = job_id
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+    st.rerun()
 
 
-def _render_report(report: IngestReport) -> None:
-    st.subheader(f"Report · {md_inline(report.collection)}")
-    summary = report.summary()
-    if report.failed:
-        st.warning(summary, icon=":material/warning:")
-    else:
-        st.success(summary, icon=":material/check_circle:")
-    rows = [(f.source_name, f.status, f.documents, f.duplicates, f.chunks, f.message) for f in report.files]
-    escaped_table(pd.DataFrame(rows, columns=["File", "Status", "Documents", "Duplicates", "Passages", "Reason"]))
+def _rewound(upload: BinaryIO) -> BinaryIO:
+    # An UploadedFile, read from its start.
+    upload.seek(0)
+    return upload
+
+
+def _current_job() -> int | None:
+    # The URL survives a reload; the session survives moving between pages.
+    raw = st.query_params.get("job", "")
+    job_id = int(raw) if raw.isdigit() else st.session_state.get("upload_job")
+    if job_id is not None and not raw:
+        st.query_params["job"] = str(job_id)
+    return job_id

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
-from app.service import QueryError
+from app.service import JobFileInfo, JobInfo, JobNotFoundError, QueryError
 from indexer.errors import CollectionNotFoundError, DocumentNotFoundError, ModelUnavailableError
 from indexer.report import FileResult, IngestReport, Progress
 from indexer.store.records import CollectionInfo, DocumentInfo, IngestErrorInfo
@@ -41,6 +41,7 @@ class FakeService:
         self.docs = {} if empty else dict(TEXTS if docs is None else docs)
         self.nli_available = nli_available
         self.calls: list[tuple[str, tuple, dict]] = []
+        self.jobs_made: dict[int, JobInfo] = {}
 
     def collections(self) -> list[CollectionInfo]:
         if not self.docs:
@@ -161,6 +162,33 @@ class FakeService:
             )
         return report
 
+    def enqueue_upload(self, files, collection: str) -> int:
+        """Reads every stream (as the spool does) and makes a finished job with a canned per-file report."""
+        received = [(name, stream.read()) for name, stream in files]
+        self.calls.append(("enqueue_upload", (received, collection), {}))
+        job_id = len(self.jobs_made) + 1
+        rows = [
+            JobFileInfo(n, name, f"{n:05d}", len(data), *(("failed", "cannot read") if name.endswith(".pdf")
+                        else ("added", "")), documents=int(not name.endswith(".pdf")), chunks=2, seconds=0.5)
+            for n, (name, data) in enumerate(received)
+        ]  # fmt: skip
+        self.jobs_made[job_id] = _job(job_id, collection, "done", rows)
+        return job_id
+
+    def jobs(self, limit: int = 50) -> list[JobInfo]:
+        return [replace(j, files=[]) for j in sorted(self.jobs_made.values(), key=lambda j: -j.id)][:limit]
+
+    def job(self, job_id: int) -> JobInfo:
+        if job_id not in self.jobs_made:
+            raise JobNotFoundError(f"no job with id {job_id}")
+        return self.jobs_made[job_id]
+
+    def cancel_job(self, job_id: int) -> JobInfo:
+        self.calls.append(("cancel_job", (job_id,), {}))
+        job = self.job(job_id)
+        self.jobs_made[job_id] = replace(job, cancel_requested=True)
+        return self.jobs_made[job_id]
+
     def delete_document(self, document_id: int) -> int:
         self.calls.append(("delete_document", (document_id,), {}))
         del self.docs[document_id]
@@ -170,3 +198,21 @@ class FakeService:
         self.calls.append(("delete_collection", (name,), {}))
         removed, self.docs = len(self.docs), {}
         return removed
+
+
+def _job(job_id: int, collection: str, state: str, files: list[JobFileInfo], current: str = "") -> JobInfo:
+    """A job as the service reports it."""
+    done = sum(f.status != "pending" for f in files)
+    return JobInfo(
+        job_id, state, collection, {}, WHEN, WHEN, WHEN if state in ("done", "failed", "cancelled") else None,
+        "host:1", 1, False, "", len(files), done, sum(f.size for f in files),
+        sum(f.size for f in files if f.status != "pending"), sum(f.chunks for f in files), current, 12.5,
+        30.0 if state == "running" else None, 0.0, files,
+    )  # fmt: skip
+
+
+def running_job(job_id: int = 7) -> JobInfo:
+    """A job half done, reading a file whose name is full of markup."""
+    files = [JobFileInfo(0, "a.txt", "00000.txt", 10, "added", documents=1, chunks=3, seconds=0.2),
+             JobFileInfo(1, "<b>evil</b> **x**.txt", "00001.txt", 10, "pending")]  # fmt: skip
+    return _job(job_id, "news <i>", "running", files, current="<b>evil</b> **x**.txt")

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fakes import TRICKY, FakeService
+from fakes import TRICKY, FakeService, running_job
 from streamlit.testing.v1 import AppTest
 
-PAGES = ["search", "collections", "upload", "status"]
+PAGES = ["search", "collections", "upload", "jobs", "status"]
 GOOD_TXT = "Das Hochwasser hat am Montag die Altstadt überflutet und viele Keller stehen unter Wasser."
 GOOD_MD = "# Наводнение\n\nНаводнение затопило центр города, жителей эвакуировали на лодках."
 OTHER_TXT = "The recipe needs flour, water, salt and a little yeast; the dough rests overnight."
@@ -113,18 +113,39 @@ def test_delete_collection_needs_confirmation(open_page: Callable[..., AppTest],
     assert "There are no collections yet" in at.info[0].value
 
 
-def test_upload_saves_under_neutral_names_and_reports(open_page: Callable[..., AppTest], fake: FakeService) -> None:
+def test_upload_enqueues_a_job_and_shows_its_report(open_page: Callable[..., AppTest], fake: FakeService) -> None:
     at = open_page("upload", fake)
-    uploader = at.file_uploader(key="upload_files")
+    uploader = at.file_uploader(key="upload_files_0")
     uploader.upload("../../evil name.TXT", b"hello", "text/plain").upload("scan.pdf", b"%PDF-broken")
     at.run()
     at.button(key="ingest").click().run()
     assert not at.exception
-    (saved, collection), _ = [c[1:] for c in fake.calls if c[0] == "ingest_files"][0]
+    (received, collection), _ = [c[1:] for c in fake.calls if c[0] == "enqueue_upload"][0]
     assert collection == "news"
-    assert saved == [("0.txt", b"hello", "../../evil name.TXT"), ("1.pdf", b"%PDF-broken", "scan.pdf")]
+    assert received == [("../../evil name.TXT", b"hello"), ("scan.pdf", b"%PDF-broken")]
+    assert at.query_params["job"] == "1"  # a reload shows the same job
     report = at.table[0].value
     assert list(report["Status"]) == ["added", "failed"] and report["Reason"][1] == "cannot read"
+    assert list(report["File"]) == ["\\.\\.\\/\\.\\.\\/evil name\\.TXT", "scan\\.pdf"]  # escaped Markdown
+    # The old uploader (holding the bytes) is gone; a fresh, empty one replaces it.
+    assert [u.key for u in at.file_uploader] == ["upload_files_1"]
+
+
+def test_jobs_page_lists_every_job_and_cancels_a_running_one(
+    open_page: Callable[..., AppTest], fake: FakeService
+) -> None:
+    fake.jobs_made[7] = running_job(7)
+    at = open_page("jobs", fake)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["Job"]) == [7] and list(table["State"]) == ["running"]
+    assert table["Collection"][0] == "news <i>"  # a data frame shows text, never Markdown or HTML
+    shown = _markdown(at) + "\n".join(str(p.proto.text) for p in at.get("progress"))
+    assert "<b>" not in shown and "**x**" not in shown and "\\<b\\>evil" in shown
+    assert "1/2 files" in shown and "12.5 passages/s" in shown and "0:00:30 left" in shown
+    at.button(key="jobs_cancel_7").click().run()
+    assert ("cancel_job", (7,), {}) in fake.calls
+    assert at.button(key="jobs_cancel_7").disabled
 
 
 def test_status_lists_model_and_errors(open_page: Callable[..., AppTest], fake: FakeService) -> None:
@@ -165,26 +186,32 @@ def test_real_search_and_language_filter(open_page: Callable[..., AppTest], tiny
     assert len(captions) == 1 and "German (de)" in captions[0] and "de\\.txt" in captions[0]
 
 
-def test_real_upload_reports_each_file(
-    open_page: Callable[..., AppTest], tiny_service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(temp))
+def test_real_upload_spools_a_job_that_a_worker_runs(open_page: Callable[..., AppTest], tiny_service) -> None:
+    from indexer.jobs import run_job
+    from indexer.store.jobs import JobStore
+
     at = open_page("upload", tiny_service, timeout=60)
     at.text_input(key="new_collection").input("reports")
-    at.file_uploader(key="upload_files").upload("hochwasser.txt", GOOD_TXT.encode()).upload(
+    at.file_uploader(key="upload_files_0").upload("hochwasser.txt", GOOD_TXT.encode()).upload(
         "flut.md", GOOD_MD.encode()
     ).upload("scan.pdf", b"%PDF-1.4 this is not really a pdf")
     at.run()
     at.button(key="ingest").click().run()
     assert not at.exception
+    job_id = int(at.query_params["job"])
+    assert tiny_service.job(job_id).state == "queued" and tiny_service.count_documents() == 0
+    assert "queued" in _markdown(at)
+    spool = tiny_service.job_manager.spool
+    assert sorted(p.name for p in spool.folder(job_id).iterdir()) == ["00000.txt", "00001.md", "00002.pdf"]
+
+    run_job(job_id, tiny_service.indexer, JobStore(tiny_service.store), spool, "test:1")
+    at.run()
     report = at.table[0].value
     assert list(report["File"]) == ["hochwasser\\.txt", "flut\\.md", "scan\\.pdf"]  # escaped Markdown
     assert list(report["Status"]) == ["added", "added", "failed"] and report["Reason"][2]
     assert "1 failed" in at.warning[0].value
     assert tiny_service.count_documents("reports") == 2
-    assert not list(temp.iterdir())  # temporary copies are gone
+    assert not spool.folder(job_id).exists()  # spooled copies are gone once the job is done
 
 
 def test_real_delete_asks_first(open_page: Callable[..., AppTest], tiny_service, tmp_path: Path) -> None:
