@@ -6,6 +6,7 @@ a message lost with a killed worker loses nothing: the job is released and enque
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable
 
@@ -37,12 +38,12 @@ def create_huey(settings: Settings) -> Huey:
         settings.home_path.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(QUEUE_NAME, filename=str(settings.home_path / "queue.db"), results=False, timeout=30)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            from huey import RedisHuey
+        # huey imports redis lazily and fails late: check first, with the fix in the message.
+        if importlib.util.find_spec("redis") is None:
+            raise QueueError(f"queue_url {url!r} needs the redis package - pip install redis")
+        from huey import RedisHuey
 
-            return RedisHuey(QUEUE_NAME, url=url, results=False)
-        except ImportError as e:  # huey imports redis lazily
-            raise QueueError("a redis:// queue_url needs the redis package - pip install redis") from e
+        return RedisHuey(QUEUE_NAME, url=url, results=False)
     raise QueueError(f"queue_url {url!r} is not supported: leave it empty (SQLite in the data directory) "
                      "or give redis://host:port/db")  # fmt: skip
 

@@ -127,3 +127,24 @@ def test_recovery_releases_jobs_of_dead_workers_only(tiny_service: SearchService
     assert tiny_service.job(dead).state == "queued" and tiny_service.job(alive).state == "running"
     stale = tiny_service.job(alive)
     assert not is_orphaned(stale) and is_orphaned(stale, now=time.time() + 3600)
+
+
+def test_the_queue_is_sqlite_in_the_data_directory_unless_configured(tiny_settings) -> None:
+    import dataclasses
+    import importlib.util
+
+    from huey import SqliteHuey
+
+    from indexer.errors import QueueError
+    from indexer.jobs import create_huey
+
+    huey = create_huey(tiny_settings)
+    assert isinstance(huey, SqliteHuey) and huey.storage.filename == str(tiny_settings.home_path / "queue.db")
+    with pytest.raises(QueueError, match="not supported.*redis://"):
+        create_huey(dataclasses.replace(tiny_settings, queue_url="amqp://broker"))
+    redis_url = dataclasses.replace(tiny_settings, queue_url="redis://localhost:6379/0")
+    if importlib.util.find_spec("redis") is None:
+        with pytest.raises(QueueError, match="pip install redis"):
+            create_huey(redis_url)
+    else:
+        assert type(create_huey(redis_url)).__name__ == "RedisHuey"

@@ -102,19 +102,22 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, real_model_dir: Path) -> I
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false"]  # fmt: skip
-    with log.open("wb") as out:
+    worker_command = [sys.executable, "-m", "app.cli", "-v", "worker"]  # uploads are ingested by a worker
+    with log.open("wb") as out, (tmp / "worker.log").open("wb") as worker_out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(worker_command, cwd=ROOT, env=env, stdout=worker_out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        for running in (proc, worker):
+            running.terminate()
+            try:
+                running.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                running.kill()
+                running.wait()
 
 
 @pytest.fixture(scope="module")
