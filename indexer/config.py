@@ -67,6 +67,18 @@ class Settings:
     rerank_budget_ms: int = _setting(3000, "Time allowed for NLI scoring per query; candidates past it keep "
                                      "their vector order and get no stance.")
     threads: int = _setting(0, "CPU threads for the models; 0 means all cores.")
+    embed_backend: str = _setting("auto", "Embedding runtime: 'auto' (ONNX Runtime where installed, else torch), "
+                                  "'onnx' or 'torch'. An index is searched only with the runtime it was built with.")
+    embed_quant: str = _setting("int8", "ONNX embedding weights: 'int8' (quantised, faster) or 'fp32'.")
+
+    def __post_init__(self) -> None:
+        # Fail at start-up, naming the choices, rather than at the first embedding.
+        choices = {"embed_backend": ("auto", "onnx", "torch"), "embed_quant": ("int8", "fp32")}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(valid)}")
+        if self.threads < 0:
+            raise ValueError(f"threads={self.threads}: use 0 (all cores) or a positive count")
 
     @property
     def home_path(self) -> Path:

@@ -15,6 +15,8 @@ from indexer.errors import ModelUnavailableError
 logger = logging.getLogger(__name__)
 
 BUILTIN_PREFIX = "builtin:"
+BACKENDS = ("auto", "onnx", "torch")
+QUANTS = ("int8", "fp32")
 
 
 def resolve_model_path(model: str, cache_dir: Path) -> str:
@@ -48,14 +50,18 @@ class Embedder:
         prompts: ``{"query": ..., "document": ...}`` prefixes.
         cache_dir: where built-in models are built.
         batch_size: passages per forward pass.
-        threads: torch CPU threads (0 keeps torch's default).
+        threads: torch CPU threads (0: every core this process may use).
     """
+
+    backend = "torch"
+    backend_label = "torch fp32"
 
     def __init__(self, model: str, prompts: dict[str, str], cache_dir: Path, batch_size: int = 32, threads: int = 0):
         import torch
 
-        if threads:
-            torch.set_num_threads(threads)
+        from indexer.onnx.session import usable_cores
+
+        torch.set_num_threads(threads or usable_cores())
         self.model_id = model
         self.prompts = dict(prompts)
         self.batch_size = batch_size
@@ -120,6 +126,49 @@ class Embedder:
         vectors = self.model.encode(texts, prompt=prompt, batch_size=max(len(texts), 1), normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_embedder(model: str, prompts: dict[str, str], cache_dir: Path, batch_size: int = 32, threads: int = 0,
+                  backend: str = "auto", quant: str = "int8") -> Embedder:
+    """Load the embedder for a backend: ONNX Runtime (int8 or fp32) or torch.
+
+    Args:
+        model: configured model name (see ``resolve_model_path``).
+        prompts: ``{"query": ..., "document": ...}`` prefixes.
+        cache_dir: where built-in models are built and ONNX exports are written.
+        batch_size: passages per forward pass.
+        threads: CPU threads (0: all cores).
+        backend: ``"auto"`` (ONNX where onnxruntime is installed, torch otherwise), ``"onnx"`` or ``"torch"``.
+        quant: ``"int8"`` or ``"fp32"`` (ONNX only; torch is always fp32).
+
+    Returns:
+        An :class:`Embedder` (``indexer.embedder_onnx.OnnxEmbedder`` for ONNX).
+
+    Raises:
+        ValueError: for an unknown backend or quantisation.
+        ModelUnavailableError: if the model cannot be loaded, or ``onnx`` is asked for without onnxruntime.
+    """
+    from indexer.onnx.session import ORT_AVAILABLE
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if quant not in QUANTS:
+        raise ValueError(f"unknown embedding quantisation {quant!r}; choose one of {', '.join(QUANTS)}")
+    if backend == "onnx" and not ORT_AVAILABLE:
+        raise ModelUnavailableError("onnxruntime is not available - install onnxruntime, or set "
+                                    "BABELSEARCH_EMBED_BACKEND=torch")
+    if backend == "torch" or not ORT_AVAILABLE:
+        return Embedder(model, prompts, cache_dir, batch_size, threads)
+    from indexer.embedder_onnx import OnnxEmbedder
+
+    try:
+        return OnnxEmbedder(model, prompts, cache_dir, batch_size, threads, quant)
+    except ModelUnavailableError as e:
+        if backend == "onnx":
+            raise
+        # auto: a model the ONNX path cannot take (other pooling, no local copy) still works with torch.
+        logger.warning("ONNX backend unavailable for %s (%s); using torch", model, e)
+        return Embedder(model, prompts, cache_dir, batch_size, threads)
 
 
 def _load_sentence_transformer(path: str, prompts: dict[str, str]):  # noqa: ANN202 - lazy import type

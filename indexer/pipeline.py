@@ -15,7 +15,7 @@ import numpy as np
 
 from indexer.chunking import chunk_text
 from indexer.config import Settings
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, load_embedder
 from indexer.errors import BabelSearchError, LoaderError, ModelMismatchError
 from indexer.language import detect_language, detect_languages
 from indexer.loaders import iter_files
@@ -49,6 +49,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(unicodedata.normalize("NFC", text).strip().encode("utf-8")).hexdigest()
 
 
+def _mismatch_message(meta: dict[str, str], emb: Embedder) -> str:
+    """Name the index's model and runtime, the configured ones, and both ways out."""
+    # Indexes from before the ONNX backend recorded no runtime: they were embedded with torch.
+    built = meta.get("embed_backend", "torch fp32")
+    if meta.get("model") == emb.model_id and built != emb.backend_label:
+        backend, _, quant = built.partition(" ")
+        quant = quant.split(" ")[0]
+        how = f"BABELSEARCH_EMBED_BACKEND={backend}"
+        if backend == "onnx":
+            how += f" BABELSEARCH_EMBED_QUANT={quant}"
+        return (f"the index was embedded with {built} (fingerprint {meta['fingerprint']}), but this process embeds "
+                f"with {emb.backend_label} ({emb.fingerprint}); vectors of different runtimes are not mixed. Search "
+                f"with the original runtime ({how}) or re-embed everything: babelsearch reindex --reembed")
+    return (f"the index was built with model {meta.get('model')!r} (fingerprint {meta['fingerprint']}), but the "
+            f"configured model is {emb.model_id!r} ({emb.fingerprint}). Search with the original model "
+            f"(BABELSEARCH_MODEL={meta.get('model')}) or re-embed everything: babelsearch reindex --reembed")
+
+
 class Indexer:
     """Owns the store, the embedder and the vector cache; the one way to change an index.
 
@@ -73,7 +91,8 @@ class Indexer:
         with self.lock:
             if self._embedder is None:
                 s = self.settings
-                self._embedder = Embedder(s.model, s.prompts, s.cache_path, s.batch_size, s.threads)
+                self._embedder = load_embedder(s.model, s.prompts, s.cache_path, s.batch_size, s.threads,
+                                               s.embed_backend, s.embed_quant)
             return self._embedder
 
     @property
@@ -97,14 +116,11 @@ class Indexer:
         emb = self.embedder
         if "fingerprint" not in meta or self.store.counts()["chunks"] == 0:
             self.store.set_meta({"model": emb.model_id, "fingerprint": emb.fingerprint, "dim": str(emb.dim),
-                                 "normalised": "true", "index_type": self.settings.ann_backend})
+                                 "normalised": "true", "index_type": self.settings.ann_backend,
+                                 "embed_backend": emb.backend_label})
             return
         if meta["fingerprint"] != emb.fingerprint:
-            raise ModelMismatchError(
-                f"the index was built with model {meta.get('model')!r} (fingerprint {meta['fingerprint']}), but the "
-                f"configured model is {emb.model_id!r} ({emb.fingerprint}). Search with the original model "
-                f"(BABELSEARCH_MODEL={meta.get('model')}) or re-embed everything: babelsearch reindex --reembed"
-            )
+            raise ModelMismatchError(_mismatch_message(meta, emb))
 
     # --- ingest ---------------------------------------------------------------------------------
 
@@ -309,7 +325,7 @@ class Indexer:
                     vecs = self.embedder.encode_documents(texts, progress)
                     self.store.update_embeddings(ids, [v.tobytes() for v in vecs])
                 self.store.set_meta({"model": self.embedder.model_id, "fingerprint": self.embedder.fingerprint,
-                                     "dim": str(self.embedder.dim)})
+                                     "dim": str(self.embedder.dim), "embed_backend": self.embedder.backend_label})
                 self._vectors = None
             vectors = self.vectors
             vectors.rebuild()

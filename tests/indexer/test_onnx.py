@@ -1,0 +1,236 @@
+"""ONNX Runtime backend: export once and atomically, int8 schemes per CPU, parity with torch, settings, mismatch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.config import load_settings
+from indexer.embedder import Embedder, load_embedder
+from indexer.embedder_onnx import OnnxEmbedder
+from indexer.errors import ModelMismatchError
+from indexer.onnx import cpu_int8_flags, ensure_onnx_model, int8_scheme_for_cpu, make_session, quantize_int8
+from indexer.onnx import export as onnx_export
+
+PROMPTS = {"query": "query: ", "document": "passage: "}
+#: Lowest int8-vs-torch cosine allowed on SENTENCES (measured: see the test using it).
+INT8_MIN_COS = 0.98
+#: Sentences in several scripts (Latin, Cyrillic, Han, Arabic, Devanagari, Thai), one with combining marks.
+SENTENCES = [
+    "The committee approved the budget for next year.",
+    "Der Ausschuss hat den Haushalt für das nächste Jahr gebilligt.",
+    "Комитет утвердил бюджет на следующий год.",
+    "委员会批准了明年的预算。",
+    "وافقت اللجنة على ميزانية العام المقبل.",
+    "समिति ने अगले साल के बजट को मंज़ूरी दी।",
+    "คณะกรรมการอนุมัติงบประมาณสำหรับปีหน้า",
+    "Le comite\u0301 a approuvé le budget de l'année prochaine.",
+]
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model cache of its own, so the tiny model's export is done once for this module."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+# --- settings and CPU checks ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "match"),
+    [
+        ("BABELSEARCH_EMBED_BACKEND", "gpu", "embed_backend='gpu': choose one of auto, onnx, torch"),
+        ("BABELSEARCH_EMBED_QUANT", "int4", "embed_quant='int4': choose one of int8, fp32"),
+        ("BABELSEARCH_THREADS", "-1", "threads=-1"),
+    ],
+)
+def test_invalid_settings_name_the_choices(tmp_path: Path, var: str, value: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        load_settings(str(tmp_path), environ={var: value})
+
+
+def test_default_settings_pick_onnx_int8(tmp_path: Path) -> None:
+    settings = load_settings(str(tmp_path), environ={})
+    assert (settings.embed_backend, settings.embed_quant) == ("auto", "int8")
+
+
+def test_load_embedder_rejects_unknown_backend(tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="choose one of auto, onnx, torch"):
+        load_embedder(str(tiny_model_dir), PROMPTS, tiny_model_dir, backend="tensorrt")
+    with pytest.raises(ValueError, match="choose one of int8, fp32"):
+        load_embedder(str(tiny_model_dir), PROMPTS, tiny_model_dir, quant="fp16")
+
+
+@pytest.mark.parametrize(
+    ("flags", "machine", "scheme"),
+    [
+        ("fpu sse2 avx avx2 fma", "x86_64", "s8-reduce-range"),  # AVX2 only: 7-bit weights, no saturation
+        ("fpu avx2 avx512f avx512bw avx512_vnni", "x86_64", "s8"),
+        ("fpu avx2 avx_vnni", "x86_64", "s8"),
+        ("fp asimd asimddp", "aarch64", "s8"),
+    ],
+)
+def test_int8_scheme_follows_cpu_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flags: str, machine: str, scheme: str
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    monkeypatch.setattr("platform.machine", lambda: machine)
+    found = cpu_int8_flags(cpuinfo)
+    assert found["avx2"] == ("avx2" in flags.split())
+    assert int8_scheme_for_cpu(found) == scheme
+
+
+def test_this_machine_flags_are_read() -> None:
+    flags = cpu_int8_flags()
+    assert set(flags) >= {"avx2", "avx512_vnni", "vnni", "x86_64"}
+    if Path("/proc/cpuinfo").is_file() and "avx2" in Path("/proc/cpuinfo").read_text():
+        assert flags["avx2"]
+
+
+def test_make_session_threads(tiny_model_dir: Path, tiny_onnx_cache: Path) -> None:
+    model = ensure_onnx_model(tiny_model_dir, tiny_onnx_cache, "fp32")
+    assert make_session(model.path, threads=1).get_session_options().intra_op_num_threads == 1
+    from indexer.onnx.session import usable_cores
+
+    assert make_session(model.path, threads=0).get_session_options().intra_op_num_threads == usable_cores()
+    with pytest.raises(ValueError, match="threads must be 0"):
+        make_session(model.path, threads=-2)
+
+
+# --- export and quantisation ----------------------------------------------------------------------
+
+
+def test_export_is_cached_and_atomic(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = ensure_onnx_model(tiny_model_dir, tmp_path, "fp32")
+    assert first.path.is_file() and first.path.parent.parent == tmp_path
+    assert first.info["max_abs_diff_vs_torch"] < 1e-4
+    assert not [p for p in first.path.parent.iterdir() if ".tmp-" in p.name]
+
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_export, "export_encoder", no_export)
+    again = ensure_onnx_model(tiny_model_dir, tmp_path, "fp32")
+    assert (again.path, again.sha256) == (first.path, first.sha256)
+    # int8 reuses the fp32 export: only the quantisation runs.
+    int8 = ensure_onnx_model(tiny_model_dir, tmp_path, "int8", "s8-reduce-range")
+    assert int8.path.name == "model.int8-s8-reduce-range.onnx" and int8.info["from_sha256"] == first.sha256
+
+
+def test_failed_export_leaves_nothing(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    def crash(model: object, args: object, f: str, **kwargs: object) -> None:
+        Path(f).write_bytes(b"half a model")
+        raise RuntimeError("killed mid-export")
+
+    monkeypatch.setattr(torch.onnx, "export", crash)
+    with pytest.raises(RuntimeError, match="killed mid-export"):
+        ensure_onnx_model(tiny_model_dir, tmp_path, "fp32")
+    folder = onnx_export.onnx_dir(tiny_model_dir, tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == [".lock"]
+
+
+def test_rebuilt_source_gets_a_new_export(tiny_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    source = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    before = onnx_export.onnx_dir(source, tmp_path / "cache")
+    weights = source / "model.safetensors"
+    weights.write_bytes(weights.read_bytes())  # same bytes, new mtime: a rebuild
+    assert onnx_export.onnx_dir(source, tmp_path / "cache") != before
+
+
+def test_quantize_rejects_unknown_scheme(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="choose one of s8, s8-reduce-range, u8"):
+        quantize_int8(tmp_path / "a.onnx", tmp_path / "b.onnx", scheme="s4")
+
+
+# --- parity and fingerprints (tiny model: runs everywhere) ------------------------------------------
+
+
+def test_tiny_onnx_matches_torch(tiny_model_dir: Path, tiny_embedder: Embedder, tiny_onnx_cache: Path) -> None:
+    onnx = OnnxEmbedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, quant="fp32", threads=1)
+    assert (onnx.dim, onnx.max_tokens) == (tiny_embedder.dim, tiny_embedder.max_tokens)
+    assert _cosines(onnx.encode_documents(SENTENCES), tiny_embedder.encode_documents(SENTENCES)).min() > 0.9999
+    assert _cosines(onnx.encode_queries(SENTENCES), tiny_embedder.encode_queries(SENTENCES)).min() > 0.9999
+    assert onnx.count_tokens(SENTENCES).tolist() == tiny_embedder.count_tokens(SENTENCES).tolist()
+
+
+def test_fingerprint_covers_backend_and_quant(
+    tiny_model_dir: Path, tiny_embedder: Embedder, tiny_onnx_cache: Path
+) -> None:
+    fp32 = OnnxEmbedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, quant="fp32")
+    int8 = OnnxEmbedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, quant="int8", scheme="s8-reduce-range")
+    int8_full = OnnxEmbedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, quant="int8", scheme="s8")
+    prints = {e.fingerprint for e in (tiny_embedder, fp32, int8, int8_full)}
+    assert len(prints) == 4
+    assert int8.backend_label == "onnx int8 (s8-reduce-range)"
+    assert OnnxEmbedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, quant="fp32").fingerprint == fp32.fingerprint
+
+
+def test_index_refuses_another_backend(
+    tiny_settings, tiny_model_dir: Path, tiny_embedder: Embedder, tiny_onnx_cache: Path, tmp_path: Path
+) -> None:
+    from app.service import SearchService
+
+    (tmp_path / "doc.txt").write_text("Budget approved by the committee. " * 5, encoding="utf-8")
+    service = SearchService(tiny_settings, tiny_embedder)
+    assert service.ingest([tmp_path / "doc.txt"], "c").n_chunks > 0
+    service.close()
+    onnx = OnnxEmbedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, quant="int8")
+    service = SearchService(tiny_settings, onnx)
+    with pytest.raises(
+        ModelMismatchError,
+        match=r"embedded with torch fp32.*BABELSEARCH_EMBED_BACKEND=torch"
+        r".*reindex --reembed",
+    ):
+        service.search("budget")
+    assert service.reindex(reembed=True) > 0
+    assert service.search("budget").results
+    service.close()
+    service = SearchService(tiny_settings, tiny_embedder)
+    with pytest.raises(ModelMismatchError, match=r"BABELSEARCH_EMBED_BACKEND=onnx BABELSEARCH_EMBED_QUANT=int8"):
+        service.search("budget")
+    service.close()
+
+
+def test_auto_uses_onnx(tiny_model_dir: Path, tiny_onnx_cache: Path) -> None:
+    emb = load_embedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, backend="auto", quant="fp32")
+    assert isinstance(emb, OnnxEmbedder) and emb.backend_label == "onnx fp32"
+    assert load_embedder(str(tiny_model_dir), PROMPTS, tiny_onnx_cache, backend="torch").backend == "torch"
+
+
+# --- the real model -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_onnx(real_model_dir: Path) -> dict[str, OnnxEmbedder]:
+    """fp32 and int8 ONNX embedders over the real offline model (exported into the cache once)."""
+    return {q: OnnxEmbedder(str(real_model_dir), PROMPTS, real_model_dir.parent, quant=q) for q in ("fp32", "int8")}
+
+
+@pytest.mark.model
+def test_real_onnx_fp32_matches_torch(real_embedder: Embedder, real_onnx: dict[str, OnnxEmbedder]) -> None:
+    for encode in ("encode_queries", "encode_documents"):
+        mine, torch = getattr(real_onnx["fp32"], encode)(SENTENCES), getattr(real_embedder, encode)(SENTENCES)
+        assert _cosines(mine, torch).min() > 0.999, encode
+
+
+@pytest.mark.model
+def test_real_onnx_int8_close_to_torch(real_embedder: Embedder, real_onnx: dict[str, OnnxEmbedder]) -> None:
+    # Measured on this model: min cosine ~0.99 on these sentences (BENCHMARKS.md section 3 has corpus figures).
+    int8 = real_onnx["int8"]
+    assert _cosines(int8.encode_documents(SENTENCES), real_embedder.encode_documents(SENTENCES)).min() > INT8_MIN_COS
+    # Translations stay each other's nearest neighbours.
+    vectors = int8.encode_queries(SENTENCES[:7])
+    sims = vectors @ vectors.T
+    assert (sims - np.eye(7) * 2).min() > 0.5
