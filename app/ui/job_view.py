@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -13,6 +13,8 @@ from app.ui.widgets import escaped_table, show_error
 
 #: Seconds between two refreshes of a running job.
 REFRESH_S = 1.5
+#: Seconds a job may wait in the queue before the page asks whether a worker runs.
+WORKER_HINT_S = 20
 #: Longer reports go in a scrolling data frame.
 TABLE_ROWS = 100
 STATE_ICONS = {"queued": ":material/schedule:", "running": ":material/sync:", "done": ":material/check_circle:",
@@ -56,6 +58,9 @@ def _show(service: SearchService, job: JobInfo, key: str) -> None:
     st.progress(min(share, 1.0), text=progress_text(job))
     if job.error:
         st.error(f"The job failed: {md_inline(job.error)}", icon=":material/error:")
+    if job.state == "queued" and _age_s(job) > WORKER_HINT_S:
+        st.info("No worker has taken this job yet. It starts when one runs: `babelsearch worker` "
+                "(`make run` starts one beside the UI).", icon=":material/hourglass_empty:")  # fmt: skip
     if not job.finished:
         cancel = st.button("Cancel job", key=f"{key}_cancel_{job.id}", icon=":material/block:",
                            disabled=job.cancel_requested, help="Stops after the file being ingested now.")  # fmt: skip
@@ -66,6 +71,11 @@ def _show(service: SearchService, job: JobInfo, key: str) -> None:
                 show_error(e)
             st.rerun()
     _report(job)
+
+
+def _age_s(job: JobInfo) -> float:
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)  # SQLite: naive UTC
+    return (datetime.now(UTC) - created).total_seconds()
 
 
 def progress_text(job: JobInfo) -> str:

@@ -1,4 +1,4 @@
-"""A real `babelsearch worker` process killed with SIGKILL mid-job, twice, then restarted: nothing lost or doubled."""
+"""Real `babelsearch worker` processes: SIGKILLed mid-job and restarted, or two at once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from app.service import SearchService
 
 ROOT = Path(__file__).resolve().parents[2]
 N_FILES = 30
-WORDS = ("river dam rain flood town bridge school market harvest coffee farmer train station night winter summer "
-         "engineer wall crack water street boat rescue family doctor hospital road mountain valley forest fire "
-         "village mayor council report storm wind power grid solar panel roof library book child teacher").split()
+WORDS = (
+    "river dam rain flood town bridge school market harvest coffee farmer train station night winter summer "
+    "engineer wall crack water street boat rescue family doctor hospital road mountain valley forest fire "
+    "village mayor council report storm wind power grid solar panel roof library book child teacher"
+).split()
 
 
 def _text(seed: int, words: int = 1500) -> str:
@@ -29,8 +31,9 @@ def _text(seed: int, words: int = 1500) -> str:
     return f"Report number {seed}. " + " ".join(sentences)
 
 
-def _worker(settings, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "BABELSEARCH_HOME": str(settings.home_path), "BABELSEARCH_MODEL": settings.model,
+def _worker(settings, log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, **(extra_env or {}), "BABELSEARCH_HOME": str(settings.home_path),
+           "BABELSEARCH_MODEL": settings.model,
            "BABELSEARCH_CHUNK_TOKENS": str(settings.chunk_tokens), "BABELSEARCH_THREADS": "1",
            "BABELSEARCH_CHUNK_OVERLAP": str(settings.chunk_overlap), "PYTHONPATH": str(ROOT)}  # fmt: skip
     with log.open("ab") as out:
@@ -93,3 +96,34 @@ def test_sigkilled_worker_leaves_a_job_that_the_next_worker_finishes(
     assert fresh.indexer.vectors.index.count() == stats.chunks
     fresh.close()
     assert "resuming from its first uncommitted file" in log.read_text()
+
+
+def test_two_worker_processes_on_postgresql_ingest_every_file_exactly_once(
+    tiny_settings, tiny_embedder, postgres_url: str, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    settings = dataclasses.replace(tiny_settings, store_url=postgres_url)
+    service = SearchService(settings, tiny_embedder)
+    jobs = [service.enqueue_upload([(f"j{j}-{n}.txt", io.BytesIO(_text(100 * j + n, 300).encode()))
+                                    for n in range(6)], "shared") for j in range(4)]  # fmt: skip
+    log = tmp_path / "workers.log"
+    env_store = {"BABELSEARCH_STORE_URL": postgres_url}
+    procs = [_worker(settings, log, env_store) for _ in range(2)]
+    try:
+        for proc in procs:
+            _wait("every job to end", lambda: all(service.job(j).finished for j in jobs), proc, log)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+    workers = {service.job(j).worker for j in jobs}
+    assert [service.job(j).state for j in jobs] == ["done"] * 4
+    assert all(f.status == "added" for j in jobs for f in service.job(j).files)
+    assert service.count_documents("shared") == 24
+    assert len({d.source_name for d in service.documents("shared", limit=100)}) == 24
+    stats = service.stats()
+    assert sum(service.job(j).chunks_done for j in jobs) == stats.chunks == service.indexer.vectors.index.count()
+    # Both workers re-enqueue the waiting jobs when they start: the duplicate messages claim nothing.
+    assert [service.job(j).attempts for j in jobs] == [1] * 4, workers
+    service.close()

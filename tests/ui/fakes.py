@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from app.claims import is_claim
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
 from app.service import JobFileInfo, JobInfo, JobNotFoundError, QueryError
 from indexer.errors import CollectionNotFoundError, DocumentNotFoundError, ModelUnavailableError
@@ -105,7 +106,7 @@ class FakeService:
         results = [self._result(n + 1, doc_id, query) for n, doc_id in enumerate(matching)]
         if flags["rerank"] or flags["stance"]:
             results = [_with_stance(r) for r in results]
-        if flags["rerank"]:  # the fake's NLI order: the most decided passage first
+        if flags["rerank"] and is_claim(query):  # the fake's NLI order for claims: the most decided passage first
             results.sort(key=lambda r: -max(r.p_entail, r.p_contradict))
             for n, r in enumerate(results):
                 r.rank = n + 1
@@ -216,3 +217,8 @@ def running_job(job_id: int = 7) -> JobInfo:
     files = [JobFileInfo(0, "a.txt", "00000.txt", 10, "added", documents=1, chunks=3, seconds=0.2),
              JobFileInfo(1, "<b>evil</b> **x**.txt", "00001.txt", 10, "pending")]  # fmt: skip
     return _job(job_id, "news <i>", "running", files, current="<b>evil</b> **x**.txt")
+
+
+def queued_job(job_id: int = 3) -> JobInfo:
+    """A job that no worker has taken since ``WHEN``."""
+    return _job(job_id, "news", "queued", [JobFileInfo(0, "a.txt", "00000.txt", 10, "pending")])

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fakes import TRICKY, FakeService, running_job
+from fakes import TRICKY, FakeService, queued_job, running_job
 from streamlit.testing.v1 import AppTest
 
 PAGES = ["search", "collections", "upload", "jobs", "status"]
@@ -66,7 +66,7 @@ def test_filters_reach_the_service(open_page: Callable[..., AppTest], fake: Fake
     assert not at.exception
     search = [c for c in fake.calls if c[0] == "search"][-1][2]
     assert search == {"k": 5, "collections": None, "languages": ["ar"], "mimes": ["text/plain"], "balanced": True,
-                      "hybrid": False, "other_languages": False, "rerank": False, "stance": False}  # fmt: skip
+                      "hybrid": False, "other_languages": False, "rerank": True, "stance": True}  # fmt: skip
     assert len(_result_captions(at)) == 1
 
 
@@ -146,6 +146,13 @@ def test_jobs_page_lists_every_job_and_cancels_a_running_one(
     at.button(key="jobs_cancel_7").click().run()
     assert ("cancel_job", (7,), {}) in fake.calls
     assert at.button(key="jobs_cancel_7").disabled
+
+
+def test_a_job_nobody_takes_says_to_start_a_worker(open_page: Callable[..., AppTest], fake: FakeService) -> None:
+    fake.jobs_made[3] = queued_job(3)
+    at = open_page("jobs", fake)
+    assert not at.exception
+    assert "No worker has taken this job yet" in at.info[0].value and "babelsearch worker" in at.info[0].value
 
 
 def test_status_lists_model_and_errors(open_page: Callable[..., AppTest], fake: FakeService) -> None:
