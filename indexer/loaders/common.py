@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import functools
 import logging
 import re
 import unicodedata
@@ -31,6 +30,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _WHITESPACE_RUN = re.compile(r"\s+")
+_MARK_RUN = re.compile(rb"[^\x00]{%d,}" % (MAX_MARKS + 1))
 
 
 def sniff_unicode(data: bytes) -> tuple[str, str] | None:
@@ -88,15 +88,24 @@ def normalize_text(text: str) -> str:
         The normalised text (edges are not stripped).
     """
     text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
-    text = _mark_runs().sub(r"\1", text)
-    return unicodedata.normalize("NFC", text)
+    # The quick check is linear and answers for almost all text; only the rest is clamped and normalised.
+    if unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", _clamp_mark_runs(text))
 
 
-@functools.cache
-def _mark_runs() -> re.Pattern[str]:
-    # Every code point with a non-zero canonical combining class (all lie below U+20000), as one class.
-    marks = "".join(re.escape(chr(c)) for c in range(0x20000) if unicodedata.combining(chr(c)))
-    return re.compile(f"([{marks}]{{{MAX_MARKS}}})[{marks}]+")
+def _clamp_mark_runs(text: str) -> str:
+    # The combining class of every character, one byte each (classes are below 256), in C; runs of
+    # non-zero bytes are then found by a bytes regex. A str character class of all marks is far slower.
+    runs = list(_MARK_RUN.finditer(bytes(map(unicodedata.combining, text))))
+    if not runs:
+        return text
+    pieces, last = [], 0
+    for run in runs:
+        pieces.append(text[last : run.start() + MAX_MARKS])
+        last = run.end()
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def clip_title(title: str | None) -> str:

@@ -50,12 +50,20 @@ class LoaderWorker:
         limits: time, memory, text and parser bounds.
         text_field: column (CSV) or key (JSONL) holding each row's text.
         max_bytes: refuse files larger than this; None means no limit.
+        worker_module: the module run as the worker (tests substitute one whose loaders misbehave).
     """
 
-    def __init__(self, limits: LoadLimits | None = None, text_field: str = "text", max_bytes: int | None = None):
+    def __init__(
+        self,
+        limits: LoadLimits | None = None,
+        text_field: str = "text",
+        max_bytes: int | None = None,
+        worker_module: str = "indexer.loaders.worker",
+    ):
         self.limits = limits or LoadLimits()
         self.text_field = text_field
         self.max_bytes = max_bytes
+        self.worker_module = worker_module
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._ready = False
@@ -131,7 +139,7 @@ class LoaderWorker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         limits = json.dumps(asdict(self.limits))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "indexer.loaders.worker", limits],
+            [sys.executable, "-m", self.worker_module, limits],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             bufsize=0,
