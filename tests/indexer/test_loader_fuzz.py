@@ -1,0 +1,118 @@
+"""Property tests: whatever the bytes, every loader gives documents with clean text or a LoaderError naming the file.
+
+Each loader gets mutations of a valid file of its type (bit flips, inserted and deleted runs, truncation)
+and arbitrary bytes. Short in the suite; ``BABELSEARCH_FUZZ_EXAMPLES=5000`` runs it longer on demand.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+
+import docx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indexer.errors import LoaderError
+from indexer.loaders import SUPPORTED_EXTENSIONS, load_file
+
+EXAMPLES = int(os.environ.get("BABELSEARCH_FUZZ_EXAMPLES", "30"))
+TEXT = "Вчера вечером мы гуляли по набережной. Die Straße war voller Cafés. 今天天气很好。"
+
+
+def _pdf() -> bytes:
+    canvas = pytest.importorskip("reportlab.pdfgen.canvas")
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    pdf.setTitle("Fuzz")
+    pdf.drawString(72, 720, "Page one of the fuzzing seed.")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _docx() -> bytes:
+    document = docx.Document()
+    document.add_heading("Fuzz", level=1)
+    document.add_paragraph(TEXT)
+    document.add_table(rows=1, cols=2).cell(0, 1).text = "cell"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _eml() -> bytes:
+    message = EmailMessage()
+    message["Subject"] = "Fuzz"
+    message["From"] = "a@example.org"
+    message.set_content(TEXT)
+    message.add_alternative(f"<p>{TEXT}</p>", subtype="html")
+    return message.as_bytes()
+
+
+SEEDS: dict[str, Callable[[], bytes]] = {
+    ".txt": lambda: TEXT.encode("utf-16"),
+    ".md": lambda: f"# Titel\n\n{TEXT}\n\n```\ncode\n```\n".encode(),
+    ".html": lambda: f"<html lang=ru><title>T</title><pre> x </pre><table><tr><td>{TEXT}</td></tr></table>".encode(),
+    ".htm": lambda: f"<p>{TEXT}<br>zwei</p>".encode("cp1252", errors="replace"),
+    ".pdf": _pdf,
+    ".docx": _docx,
+    ".csv": lambda: f'text,n\n"{TEXT}",1\n"zwei, drei",2\n'.encode(),
+    ".jsonl": lambda: (json.dumps({"text": TEXT, "n": 1}) + "\n" + json.dumps({"text": "zwei"})).encode(),
+    ".eml": _eml,
+}
+
+
+@st.composite
+def mutations(draw: st.DrawFn, seed: bytes) -> bytes:
+    """A valid file damaged a few times: flipped bytes, inserted or deleted runs, a cut end."""
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        kind = draw(st.sampled_from(("flip", "insert", "delete", "truncate")))
+        if kind == "flip" and data:
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=64))
+        elif kind == "delete":
+            del data[at : at + draw(st.integers(1, 64))]
+        else:
+            del data[at:]
+    return bytes(data)
+
+
+def test_every_loader_is_fuzzed() -> None:
+    assert set(SEEDS) == SUPPORTED_EXTENSIONS
+
+
+@pytest.mark.parametrize("extension", sorted(SEEDS))
+def test_only_documents_or_loader_errors(tmp_path: Path, extension: str) -> None:
+    seed = SEEDS[extension]()
+    path = tmp_path / f"fuzz{extension}"
+    assert load_file(_write(path, seed)), "the seed itself must load"
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(mutations(seed), st.binary(max_size=4096)))
+    def check(data: bytes) -> None:
+        try:
+            documents = load_file(_write(path, data))
+        except LoaderError as e:
+            assert e.source_name == path.name and e.reason
+            return
+        assert documents
+        for document in documents:
+            assert document.text and document.text == document.text.strip() and "\x00" not in document.text
+            assert document.title and document.source_name == path.name
+            json.dumps(document.metadata)
+
+    check()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
