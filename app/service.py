@@ -12,6 +12,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 
 from app import retrieval
+from app.claims import is_claim
 from app.rerank import rerank as rerank_results
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
 from indexer.ann import VectorIndex
@@ -86,8 +87,10 @@ class SearchService:
             balanced: cover the languages present instead of favouring the query's own language.
             hybrid: fuse keyword (BM25) and vector rankings, for names, numbers and identifiers.
             other_languages: leave out passages in the query's own language.
-            rerank: score the top ``rerank_k`` candidates with the NLI model, set their stance and reorder.
-            stance: set each result's stance (supports / contradicts / neutral) without reordering.
+            rerank: score the top ``rerank_k`` candidates with the NLI model, set their stance, and reorder them
+                when the query reads as a claim (questions and keywords keep the vector order).
+            stance: set each result's stance (supports / contradicts / neutral, or unclear when the model is not
+                confident) without reordering.
 
         Returns:
             The response with ranked results, per-language counts of relevant passages and timing.
@@ -144,19 +147,21 @@ class SearchService:
         infos = self.store.chunks(ids[:k])
         scores = self._cosines(vector, ids[:k])
         results = [_result(n + 1, scores[i], infos[i], query) for n, i in enumerate(i for i in ids[:k] if i in infos)]
+        reorder = bool(options["rerank"]) and is_claim(query)
         if options["rerank"] or options["stance"]:
-            results = self._nli_pass(query, results, reorder=options["rerank"])
+            results = self._nli_pass(query, results, reorder=reorder)
         results = results[: options["k"]]
         for n, r in enumerate(results):
             r.rank = n + 1
-        return SearchResponse(query, results, 0.0, qlang, facets, dict(options))
+        return SearchResponse(query, results, 0.0, qlang, facets, dict(options, reordered=reorder))
 
     @property
     def nli(self) -> NliModel:
         """The NLI model (``settings.nli_model``), loaded on first use."""
         with self.lock:
             if self._nli is None:
-                self._nli = load_nli(self.settings.nli_model, self.settings.cache_path)
+                s = self.settings
+                self._nli = load_nli(s.nli_model, s.cache_path, s.nli_backend, s.nli_quant, threads=s.threads)
             return self._nli
 
     def _nli_pass(self, query: str, results: list[SearchResult], reorder: bool) -> list[SearchResult]:
@@ -164,12 +169,9 @@ class SearchService:
         affordable = max(4, int(self.settings.rerank_budget_ms / self._ms_per_pair)) if self._ms_per_pair else 10**6
         scored, rest = results[:affordable], results[affordable:]
         t0 = time.perf_counter()
-        checked = rerank_results(scored, query, self.nli)
+        checked = rerank_results(scored, query, self.nli, reorder=reorder)
         if scored:
             self._ms_per_pair = (time.perf_counter() - t0) * 1000 / len(scored)
-        if not reorder:
-            position = {r.chunk_id: n for n, r in enumerate(scored)}
-            checked.sort(key=lambda r: position[r.chunk_id])
         return checked + rest
 
     def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
@@ -271,7 +273,8 @@ class SearchService:
         """Counts, model and index facts, without loading the model when the index is empty of vectors."""
         counts = self.store.counts()
         meta = self.store.get_meta()
-        vectors = self.indexer._vectors
+        # A loaded index first catches up with what workers committed since the last search.
+        vectors = self.indexer.vectors if self.indexer._vectors is not None else None
         n_vectors = vectors.index.count() if vectors is not None else _saved_count(self.settings.home_path)
         return IndexStats(counts["collections"], counts["documents"], counts["chunks"], n_vectors,
                           meta.get("model", self.settings.model), meta.get("fingerprint", ""),

@@ -20,6 +20,7 @@ def test_a_reader_adds_and_drops_what_another_writer_committed(tiny_service: Sea
     for name, text in DOCS.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     report = writer.ingest([tmp_path / name for name in DOCS], "news")
+    assert reader.stats().vectors == reader.stats().chunks  # the Status page counts what workers committed
     vectors = reader.indexer.vectors
     rebuilds = vectors.rebuilds
     hits = reader.search(DOCS["dam.txt"], k=10).results
