@@ -19,11 +19,11 @@ logger = logging.getLogger("bench")
 
 
 def _registry() -> dict[str, Callable[[Context], Any]]:
-    from bench import crosslang, ingest, latency, tatoeba, xquad
+    from bench import backends, crosslang, ingest, latency, tatoeba, xquad
 
     # Latency last: its million-chunk index is the largest thing in memory.
     return {"xquad": xquad.run, "crosslang": crosslang.run, "tatoeba": tatoeba.run, "ingest": ingest.run,
-            "latency": latency.run}
+            "backends": backends.run, "latency": latency.run}
 
 
 def _parser(names: list[str]) -> argparse.ArgumentParser:

@@ -19,6 +19,8 @@ from bench.env import ROOT, Context, ratio, write_result
 logger = logging.getLogger(__name__)
 
 NAME = "ingest"
+#: "product" is the default configuration (ONNX int8 where onnxruntime is installed); the others pin a backend.
+SYSTEMS = ("product", "baseline", "product-torch", "product-onnx-fp32")
 SIZES = {"quick": {"documents": 3, "rounds": 1}, "full": {"documents": 48, "rounds": 2},
          "complete": {"documents": 144, "rounds": 2}}
 
@@ -37,20 +39,19 @@ def run(ctx: Context) -> dict[str, Any]:
     corpus = _write_corpus(ctx, size["documents"])
     rounds = []
     for n in range(size["rounds"]):
-        # Alternate which system goes first, so that a change in the machine's load hits both.
-        order = ("product", "baseline") if n % 2 == 0 else ("baseline", "product")
+        # Alternate the order, so that a change in the machine's load hits every system.
+        order = SYSTEMS if n % 2 == 0 else tuple(reversed(SYSTEMS))
         row = {system: _child(ctx, system, corpus, n) for system in order}
-        row["chunks_per_s_ratio"] = ratio(_rate(row["product"], "chunks"), _rate(row["baseline"], "chunks"))
-        row["documents_per_s_ratio"] = ratio(_rate(row["product"], "documents"), _rate(row["baseline"], "documents"))
-        row["tokens_per_s_ratio"] = ratio(_rate(row["product"], "tokens_embedded"),
-                                          _rate(row["baseline"], "tokens_embedded"))
+        row |= _ratios(row)
         rounds.append(row)
     result = {"config": {"documents": size["documents"], "languages": list(XQUAD_LANGS), "rounds": size["rounds"],
+                         "systems": list(SYSTEMS), "threads": ctx.options.threads,
                          "corpus": "XQuAD articles: an article's paragraphs joined by blank lines, one .txt per "
                                    "document, languages rotating",
                          "baseline": "read files, 200-word chunks, SentenceTransformer.encode_document(batch_size=32)"
                                      " in its own order, faiss IndexFlatIP add + write_index"},
-              "rounds": rounds, "summary": _summary(rounds), "length_sorting": _length_sorting(ctx, corpus)}
+              "rounds": rounds, "summary": _summary(rounds), "threads": _threads(ctx, corpus),
+              "length_sorting": _length_sorting(ctx, corpus)}
     write_result(ctx, NAME, result, started)
     return result
 
@@ -64,12 +65,13 @@ def _write_corpus(ctx: Context, n_docs: int) -> Path:
     return folder
 
 
-def _child(ctx: Context, system: str, corpus: Path, n: int) -> dict[str, Any]:
+def _child(ctx: Context, system: str, corpus: Path, n: int | str, threads: int | None = None) -> dict[str, Any]:
     work = ctx.options.work_dir / f"ingest-{system}-{n}"
     out = work.with_suffix(".json")
     cmd = [sys.executable, "-m", "bench.ingest_worker", system, str(corpus), str(work), str(out)]
-    if ctx.options.threads:
-        cmd += ["--threads", str(ctx.options.threads)]
+    threads = ctx.options.threads if threads is None else threads
+    if threads:
+        cmd += ["--threads", str(threads)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     t0 = time.perf_counter()
@@ -84,16 +86,42 @@ def _child(ctx: Context, system: str, corpus: Path, n: int) -> dict[str, Any]:
     return result
 
 
+def _ratios(row: dict[str, Any]) -> dict[str, Any]:
+    # The default product against the baseline (the keys the report has always shown), then every system
+    # against the baseline and against the product's own torch path, in tokens/s.
+    out = {f"{key}_per_s_ratio": ratio(_rate(row["product"], k), _rate(row["baseline"], k))
+           for key, k in (("chunks", "chunks"), ("documents", "documents"), ("tokens", "tokens_embedded"))}
+    for system in SYSTEMS:
+        tokens = _rate(row[system], "tokens_embedded")
+        out[f"{system}_tokens_vs_baseline"] = ratio(tokens, _rate(row["baseline"], "tokens_embedded"))
+        out[f"{system}_tokens_vs_torch"] = ratio(tokens, _rate(row["product-torch"], "tokens_embedded"))
+    return out
+
+
+def _threads(ctx: Context, corpus: Path) -> dict[str, Any]:
+    """The default product on one thread and on every core, one after the other."""
+    if ctx.quick:
+        return {}
+    from indexer.onnx.session import usable_cores
+
+    runs = {n: _child(ctx, "product", corpus, f"threads{n}", threads=n) for n in sorted({1, usable_cores()})}
+    return {"tokens_per_s_by_threads": {str(n): r["tokens_embedded_per_s"] for n, r in runs.items()},
+            "chunks_per_s_by_threads": {str(n): r["chunks_per_s"] for n, r in runs.items()},
+            "embed_backend": next(iter(runs.values()))["embed_backend"], "load_average": os.getloadavg()[0]}
+
+
 def _rate(row: dict[str, Any], key: str) -> float:
     return round(row[key] / row["wall_s"], 2) if row["wall_s"] else 0.0
 
 
 def _summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     def median(key: str) -> float | None:
-        values = [r[key] for r in rounds if r[key] is not None]
+        values = [r[key] for r in rounds if r.get(key) is not None]
         return round(float(np.median(values)), 3) if values else None
 
-    return {key: median(key) for key in ("chunks_per_s_ratio", "documents_per_s_ratio", "tokens_per_s_ratio")}
+    keys = ["chunks_per_s_ratio", "documents_per_s_ratio", "tokens_per_s_ratio"]
+    keys += [f"{system}_tokens_vs_{ref}" for system in SYSTEMS for ref in ("baseline", "torch")]
+    return {key: median(key) for key in keys}
 
 
 def _length_sorting(ctx: Context, corpus: Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from bench.report_sections import SECTIONS
 
 logger = logging.getLogger(__name__)
 
-NAMES = ("xquad", "crosslang", "tatoeba", "ingest", "latency")
+NAMES = ("xquad", "crosslang", "tatoeba", "ingest", "backends", "latency")
 
 INTRO = """# Benchmarks
 

@@ -40,9 +40,10 @@ def render_ingest(data: dict[str, Any]) -> str:
     row = data["rounds"][0]
     stages = ["load", "detect", "chunk", "embed", "write"]
     lines = []
-    for system in ("product", "baseline"):
+    for system in cfg.get("systems", ("product", "baseline")):
         r = row[system]
-        lines.append([system, r["documents"], r["chunks"], r["tokens_embedded"], r["wall_s"], r["documents_per_s"],
+        name = f"{system} ({r['embed_backend']})" if r.get("embed_backend") else system
+        lines.append([name, r["documents"], r["chunks"], r["tokens_embedded"], r["wall_s"], r["documents_per_s"],
                       r["chunks_per_s"], r["tokens_embedded_per_s"], *[r["stage_s"].get(s) for s in stages],
                       r["rss_after_model_mb"], r["peak_rss_mb"]])
     s = data["summary"]
@@ -63,6 +64,8 @@ def render_ingest(data: dict[str, Any]) -> str:
         table(head, lines),
         f"\nThe table shows round 1; the ratio row is the median over {len(data['rounds'])} round(s), the systems "
         f"taking turns to go first ({per_round}).\n",
+        _backend_ratios(data),
+        _ingest_threads(data.get("threads")),
         "\nLength-sorted batching, same process, the product's own chunks of this corpus: "
         f"{fmt(ls['chunks'])} chunks ({fmt(ls['tokens'])} tokens) embedded with `Embedder.encode_documents` "
         f"(batches sorted by token count) in {fmt(ls['sorted_by_tokens_s'], 2)} s against "
@@ -70,6 +73,57 @@ def render_ingest(data: dict[str, Any]) -> str:
         f"× {fmt(ls['speedup'], 2)}. Padded tokens: {fmt(ls['padded_tokens_by_tokens'])} against "
         f"{fmt(ls['padded_tokens_by_chars'])}. Largest difference between the two sets of vectors: "
         f"{ls['max_abs_diff']:.1e}.\n",
+    ])
+
+
+def _backend_ratios(data: dict[str, Any]) -> str:
+    systems = data["config"].get("systems")
+    if not systems or "product-torch" not in systems:
+        return ""
+    s = data["summary"]
+    rows = [[system, *[f"× {fmt(s.get(f'{system}_tokens_vs_{ref}'), 2)}" for ref in ("baseline", "torch")]]
+            for system in systems if system != "baseline"]
+    threads = data["config"].get("threads") or "all cores"
+    return ("\nTokens/s of each product configuration, median over the rounds, against the hand-written baseline and "
+            f"against the product's own torch path (threads: {threads}):\n\n"
+            + table(["system", "vs baseline", "vs product torch"], rows) + "\n")
+
+
+def _ingest_threads(threads: dict[str, Any] | None) -> str:
+    if not threads:
+        return ""
+    speeds = ", ".join(f"{n} thread(s): {fmt(v)} tokens/s ({fmt(threads['chunks_per_s_by_threads'][n])} chunks/s)"
+                       for n, v in threads["tokens_per_s_by_threads"].items())
+    return (f"\nThreads, the default product ({threads['embed_backend']}) ingesting the same corpus, one run each, "
+            f"1-minute load average {fmt(threads['load_average'], 2)}: {speeds}.\n")
+
+
+def render_backends(data: dict[str, Any]) -> str:
+    """Quality and query speed of each embedding backend against torch fp32, with the target checks."""
+    cfg = data["config"]
+    rows = []
+    for label, r in data["backends"].items():
+        t = data["targets"].get(label, {})
+        rows.append([label, r["xquad_r10"]["en2x"], r["xquad_r10"]["x2en"], r["xquad_r10"]["cross_lingual"],
+                     f"{t['xquad_delta']:+.2f}" if t else "", r["tatoeba"]["avg"],
+                     f"{t['tatoeba_delta']:+.2f}" if t else "", r["query_ms_one_thread"]["p50"],
+                     r["query_ms_one_thread"]["p95"], f"{r['passage_cosine_to_torch']['min']:.4f}",
+                     f"{r['passage_cosine_to_torch']['mean']:.4f}", r["ingest_s"]])
+    checks = "; ".join(f"{label}: XQuAD {'yes' if t['xquad_ok'] else '**no**'}, Tatoeba "
+                       f"{'yes' if t['tatoeba_ok'] else '**no**'}, query ≤ {fmt(cfg['query_ms_target'])} ms "
+                       f"{'yes' if t['query_ms_ok'] else '**no**'}" for label, t in data["targets"].items())
+    return "\n".join([
+        f"Each backend through the product, one loaded at a time, same data, same run: XQuAD "
+        f"({', '.join(cfg['xquad_languages'])}; the first {fmt(cfg['paragraphs_per_language'])} paragraphs, "
+        f"{fmt(cfg['questions_per_language'])} questions per language) ingested with `SearchService.ingest` and "
+        f"searched with a language filter (Recall@10 %); Tatoeba accuracy@1 (%, mean of both directions) over "
+        f"{len(cfg['tatoeba_languages'])} languages, {fmt(cfg['tatoeba_pairs'])} pairs each, with "
+        f"`encode_queries`; query embedding: {cfg['query_timing']}. Cosine: the same passages embedded by torch "
+        "and by the backend.\n",
+        table(["backend", "XQuAD en→X R@10", "X→en R@10", "cross-lingual R@10", "Δ vs torch", "Tatoeba acc",
+               "Δ vs torch", "query p50 ms", "query p95 ms", "cosine to torch min", "cosine mean",
+               "XQuAD ingest s"], rows),
+        f"\nTargets (within {fmt(cfg['max_drop_points'])} points of torch fp32): {checks}.\n",
     ])
 
 
@@ -148,5 +202,6 @@ SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "crosslang": ("1b. Cross-language lookup: balanced and hybrid search", render_crosslang),
     "tatoeba": ("2. Embedder check (Tatoeba)", render_tatoeba),
     "ingest": ("3. Ingest throughput", render_ingest),
+    "backends": ("3b. Embedding backends: torch fp32, ONNX fp32, ONNX int8", render_backends),
     "latency": ("4. Query latency", render_latency),
 }

@@ -16,7 +16,9 @@ from indexer.onnx import export as onnx_export
 
 PROMPTS = {"query": "query: ", "document": "passage: "}
 #: Lowest int8-vs-torch cosine allowed on SENTENCES (measured: see the test using it).
-INT8_MIN_COS = 0.98
+INT8_MIN_COS = 0.99
+#: Largest change of a pairwise cosine between SENTENCES, int8 against torch (measured: see the test using it).
+INT8_MAX_DRIFT = 0.04
 #: Sentences in several scripts (Latin, Cyrillic, Han, Arabic, Devanagari, Thai), one with combining marks.
 SENTENCES = [
     "The committee approved the budget for next year.",
@@ -227,10 +229,13 @@ def test_real_onnx_fp32_matches_torch(real_embedder: Embedder, real_onnx: dict[s
 
 @pytest.mark.model
 def test_real_onnx_int8_close_to_torch(real_embedder: Embedder, real_onnx: dict[str, OnnxEmbedder]) -> None:
-    # Measured on this model: min cosine ~0.99 on these sentences (BENCHMARKS.md section 3 has corpus figures).
+    # Measured here (AVX2, s8-reduce-range): min cosine 0.995, similarity drift 0.022 (corpus: BENCHMARKS.md 3b).
     int8 = real_onnx["int8"]
-    assert _cosines(int8.encode_documents(SENTENCES), real_embedder.encode_documents(SENTENCES)).min() > INT8_MIN_COS
-    # Translations stay each other's nearest neighbours.
-    vectors = int8.encode_queries(SENTENCES[:7])
-    sims = vectors @ vectors.T
-    assert (sims - np.eye(7) * 2).min() > 0.5
+    cosines = _cosines(int8.encode_documents(SENTENCES), real_embedder.encode_documents(SENTENCES))
+    print("int8 vs torch cosines", np.round(cosines, 4))
+    assert cosines.min() > INT8_MIN_COS
+    # The translations' similarities, which retrieval ranks by, move by little.
+    mine, torch = int8.encode_queries(SENTENCES), real_embedder.encode_queries(SENTENCES)
+    drift = np.abs(mine @ mine.T - torch @ torch.T).max()
+    print("int8 similarity drift", round(float(drift), 4))
+    assert drift < INT8_MAX_DRIFT
