@@ -64,11 +64,17 @@ def _source_signature(model_dir: Path) -> str:
 
 
 def onnx_dir(model_dir: Path, cache_dir: Path) -> Path:
-    """Where the ONNX files of ``model_dir`` live: ``<cache>/<model name>.onnx-<source signature>``.
+    """Where the ONNX files of ``model_dir`` live: beside it, as ``<model name>.onnx-<source signature>``.
 
-    The built-in model is itself in the cache, so its ONNX files sit right beside it.
+    The built-in model is itself in the cache, so its ONNX files sit right beside it there. A model in a
+    folder this process cannot write, or in the Hugging Face Hub's cache, is exported into ``cache_dir``.
     """
-    return Path(cache_dir).expanduser() / f"{Path(model_dir).name}.onnx-{_source_signature(Path(model_dir))}"
+    model_dir = Path(model_dir)
+    name = f"{model_dir.name}.onnx-{_source_signature(model_dir)}"
+    parent = model_dir.resolve().parent
+    if os.access(parent, os.W_OK) and "snapshots" not in parent.parts:
+        return parent / name
+    return Path(cache_dir).expanduser() / name
 
 
 def _sha256(path: Path) -> str:

@@ -110,8 +110,17 @@ def test_make_session_threads(tiny_model_dir: Path, tiny_onnx_cache: Path) -> No
 # --- export and quantisation ----------------------------------------------------------------------
 
 
-def test_export_is_cached_and_atomic(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = ensure_onnx_model(tiny_model_dir, tmp_path, "fp32")
+@pytest.fixture
+def own_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny model in this test's folder, so that its export is this test's own."""
+    import shutil
+
+    return Path(shutil.copytree(tiny_model_dir, tmp_path / "model"))
+
+
+def test_export_is_cached_and_atomic(own_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = ensure_onnx_model(own_model_dir, tmp_path / "unused-cache", "fp32")
+    # Beside the model it came from (the cache is used only when that folder is not writable).
     assert first.path.is_file() and first.path.parent.parent == tmp_path
     assert first.info["max_abs_diff_vs_torch"] < 1e-4
     assert not [p for p in first.path.parent.iterdir() if ".tmp-" in p.name]
@@ -120,14 +129,14 @@ def test_export_is_cached_and_atomic(tiny_model_dir: Path, tmp_path: Path, monke
         raise AssertionError("exported again")
 
     monkeypatch.setattr(onnx_export, "export_encoder", no_export)
-    again = ensure_onnx_model(tiny_model_dir, tmp_path, "fp32")
+    again = ensure_onnx_model(own_model_dir, tmp_path / "unused-cache", "fp32")
     assert (again.path, again.sha256) == (first.path, first.sha256)
     # int8 reuses the fp32 export: only the quantisation runs.
-    int8 = ensure_onnx_model(tiny_model_dir, tmp_path, "int8", "s8-reduce-range")
+    int8 = ensure_onnx_model(own_model_dir, tmp_path / "unused-cache", "int8", "s8-reduce-range")
     assert int8.path.name == "model.int8-s8-reduce-range.onnx" and int8.info["from_sha256"] == first.sha256
 
 
-def test_failed_export_leaves_nothing(tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_export_leaves_nothing(own_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
     def crash(model: object, args: object, f: str, **kwargs: object) -> None:
@@ -136,19 +145,23 @@ def test_failed_export_leaves_nothing(tiny_model_dir: Path, tmp_path: Path, monk
 
     monkeypatch.setattr(torch.onnx, "export", crash)
     with pytest.raises(RuntimeError, match="killed mid-export"):
-        ensure_onnx_model(tiny_model_dir, tmp_path, "fp32")
-    folder = onnx_export.onnx_dir(tiny_model_dir, tmp_path)
+        ensure_onnx_model(own_model_dir, tmp_path, "fp32")
+    folder = onnx_export.onnx_dir(own_model_dir, tmp_path)
     assert sorted(p.name for p in folder.iterdir()) == [".lock"]
 
 
-def test_rebuilt_source_gets_a_new_export(tiny_model_dir: Path, tmp_path: Path) -> None:
-    import shutil
-
-    source = shutil.copytree(tiny_model_dir, tmp_path / "model")
-    before = onnx_export.onnx_dir(source, tmp_path / "cache")
-    weights = source / "model.safetensors"
+def test_rebuilt_source_gets_a_new_export(own_model_dir: Path, tmp_path: Path) -> None:
+    before = onnx_export.onnx_dir(own_model_dir, tmp_path / "cache")
+    weights = own_model_dir / "model.safetensors"
     weights.write_bytes(weights.read_bytes())  # same bytes, new mtime: a rebuild
-    assert onnx_export.onnx_dir(source, tmp_path / "cache") != before
+    assert onnx_export.onnx_dir(own_model_dir, tmp_path / "cache") != before
+
+
+def test_read_only_model_folder_exports_into_the_cache(
+    own_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(onnx_export.os, "access", lambda path, mode: False)
+    assert onnx_export.onnx_dir(own_model_dir, tmp_path / "cache").parent == tmp_path / "cache"
 
 
 def test_quantize_rejects_unknown_scheme(tmp_path: Path) -> None:
