@@ -46,20 +46,13 @@ class Settings:
                                    "more fails alone. 0 means no limit.")
     max_text_chars: int = _setting(2_000_000, "Characters of text indexed per file; the rest is dropped and the "
                                    "report says so.")
-    max_unzipped_mb: int = _setting(256, "Largest total uncompressed size of a zip-based file (.docx), in MB.")
+    max_unzipped_mb: int = _setting(256, "Largest total uncompressed size of a zip-based file (.docx) or archive, "
+                                    "in MB.")
     max_zip_ratio: int = _setting(100, "Largest compression ratio of one member (over 1 MB) of a zip-based file.")
-    max_zip_members: int = _setting(10_000, "Most members in a zip-based file.")
+    max_zip_members: int = _setting(10_000, "Most members in a zip-based file or archive (nested ones included).")
     max_html_depth: int = _setting(256, "Deepest element nesting read in an HTML page or e-mail.")
-    load_timeout_s: int = _setting(60, "Seconds one file may take to load (parse and extract) before its loader "
-                                   "process is stopped and the file fails alone; 0 means no limit.")
-    load_memory_mb: int = _setting(2048, "Memory (address space) of the loader process, in MB; a file that needs "
-                                   "more fails alone. 0 means no limit.")
-    max_text_chars: int = _setting(2_000_000, "Characters of text indexed per file; the rest is dropped and the "
-                                   "report says so.")
-    max_unzipped_mb: int = _setting(256, "Largest total uncompressed size of a zip-based file (.docx), in MB.")
-    max_zip_ratio: int = _setting(100, "Largest compression ratio of one member (over 1 MB) of a zip-based file.")
-    max_zip_members: int = _setting(10_000, "Most members in a zip-based file.")
-    max_html_depth: int = _setting(256, "Deepest element nesting read in an HTML page or e-mail.")
+    max_archive_depth: int = _setting(3, "Deepest nesting of archives (.zip, .tar, .tar.gz, .tgz) read inside "
+                                      "archives.")
     nli_model: str = _setting(
         "builtin:nli", "NLI cross-encoder: 'builtin:nli' (shipped, offline), a Hub id or a local directory."
     )

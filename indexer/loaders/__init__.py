@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path, PurePath
 
 from indexer.errors import LoaderError, UnsupportedFileTypeError
+from indexer.loaders.archive import ARCHIVE_EXTENSIONS, load_archive
 from indexer.loaders.common import EMPTY_REASON
 from indexer.loaders.limits import LoadLimits, read_regular_file
 from indexer.loaders.mail import load_eml
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 Loader = Callable[[bytes, str], list[LoadedDocument]]
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml")
+    (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml", *ARCHIVE_EXTENSIONS)
 )
 
 __all__ = ["SUPPORTED_EXTENSIONS", "LoadLimits", "file_extension", "iter_files", "load_file"]
@@ -40,8 +41,11 @@ def file_extension(path: Path, source_name: str | None = None) -> str:
     Returns:
         The extension with its dot, e.g. ``".pdf"``; "" when there is none.
     """
-    suffix = PurePath(source_name).suffix if source_name else ""
-    return (suffix or path.suffix).lower()
+    name = source_name if source_name and PurePath(source_name).suffix else path.name
+    # The one double extension read as such: "x.tar.gz" is a tar archive, not a gzip file.
+    if name.lower().endswith(".tar.gz"):
+        return ".tar.gz"
+    return PurePath(name).suffix.lower()
 
 
 def load_file(
@@ -75,8 +79,18 @@ def load_file(
         raise ValueError(f"max_bytes must be None or >= 0, got {max_bytes}")
     path = Path(path)
     source_name = source_name or path.name
-    loader = _loader_for(file_extension(path, source_name), source_name, text_field, limits or LoadLimits())
+    limits = limits or LoadLimits()
+    extension = file_extension(path, source_name)
+    # An unsupported type is reported before the file is opened.
+    _loader_for(extension, source_name, text_field, limits, 0)
     data = read_regular_file(path, source_name, max_bytes)
+    return _load_bytes(data, source_name, extension, text_field, limits, 0)
+
+
+def _load_bytes(
+    data: bytes, source_name: str, extension: str, text_field: str, limits: LoadLimits, depth: int
+) -> list[LoadedDocument]:
+    loader = _loader_for(extension, source_name, text_field, limits, depth)
     if not data:
         raise LoaderError(source_name, EMPTY_REASON)
     try:
@@ -140,11 +154,17 @@ def _walk(folder: Path) -> list[Path]:
 def _is_skipped(name: str) -> bool:
     # "~$report.docx" is the lock file Word keeps beside an open document.
     hidden = name.startswith((".", "~$"))
-    return hidden or PurePath(name).suffix.lower() not in SUPPORTED_EXTENSIONS
+    return hidden or file_extension(Path(name)) not in SUPPORTED_EXTENSIONS
 
 
-def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadLimits) -> Loader:
+def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadLimits, depth: int) -> Loader:
     html = partial(load_html, max_depth=limits.max_html_depth)
+
+    def member(data: bytes, name: str, member_depth: int) -> list[LoadedDocument]:
+        # An archive member goes through the same dispatch and boundary as a file, one level deeper.
+        return _load_bytes(data, name, file_extension(Path(name)), text_field, limits, member_depth)
+
+    archive = partial(load_archive, load_member=member, limits=limits, depth=depth)
     loaders: dict[str, Loader] = {
         ".txt": load_text,
         ".md": load_markdown,
@@ -155,6 +175,7 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".csv": partial(load_csv, text_field=text_field),
         ".jsonl": partial(load_jsonl, text_field=text_field),
         ".eml": load_eml,
+        **dict.fromkeys(ARCHIVE_EXTENSIONS, archive),
     }
     if extension not in loaders:
         kind = f"'{extension}'" if extension else "without an extension"

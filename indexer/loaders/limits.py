@@ -39,6 +39,7 @@ class LoadLimits:
         max_zip_ratio: largest compression ratio of one member of a zip-based file.
         max_zip_members: most members in a zip-based file.
         max_html_depth: deepest element nesting of an HTML page.
+        max_archive_depth: deepest nesting of archives in archives.
     """
 
     load_timeout_s: float = 60.0
@@ -48,6 +49,7 @@ class LoadLimits:
     max_zip_ratio: int = 100
     max_zip_members: int = 10_000
     max_html_depth: int = 256
+    max_archive_depth: int = 3
 
 
 def check_regular_file(path: Path, source_name: str) -> int:

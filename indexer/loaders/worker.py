@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from indexer.errors import LoaderError, UnsupportedFileTypeError
 from indexer.loaders import load_file
+from indexer.loaders.archive import skipped_note
 from indexer.loaders.limits import LoadLimits, cap_text
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,9 @@ def answer(request: dict[str, Any], limits: LoadLimits, collect: _Collect) -> tu
     name = request["source_name"]
     try:
         documents = load_file(Path(request["path"]), name, request["text_field"], request["max_bytes"], limits)
-        documents, note = cap_text(documents, limits.max_text_chars)
+        skipped = skipped_note(documents)
+        documents, cut = cap_text(documents, limits.max_text_chars)
+        note = "; ".join(n for n in (cut, skipped) if n)
         response = {"documents": [asdict(doc) for doc in documents], "note": note}
         return response | {"logs": collect.messages}, False
     except UnsupportedFileTypeError as e:

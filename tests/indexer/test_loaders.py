@@ -14,7 +14,7 @@ from pypdf import PdfWriter
 
 import indexer.loaders as loaders
 from indexer.errors import LoaderError, UnsupportedFileTypeError
-from indexer.loaders import SUPPORTED_EXTENSIONS, iter_files, load_file
+from indexer.loaders import SUPPORTED_EXTENSIONS, file_extension, iter_files, load_file
 
 RU = "Вчера вечером мы долго гуляли по набережной и обсуждали планы на лето. Погода была тёплой, а река спокойной."
 DE = "Die Größe der Straße überrascht viele Besucher. Außerdem gibt es schöne Cafés, in denen man Kuchen essen kann."
@@ -320,16 +320,40 @@ SAMPLE_FILES = {
     "a.csv": lambda: f'text,n\n"{RU}",1\n'.encode(),
     "a.jsonl": lambda: json.dumps({"text": DE, "tags": ["x"], "score": 0.5}).encode(),
     "a.eml": lambda: eml_bytes(RU, None),
+    "a.zip": lambda: archive_bytes("zip"),
+    "a.tar": lambda: archive_bytes("w"),
+    "a.tgz": lambda: archive_bytes("w:gz"),
+    "a.tar.gz": lambda: archive_bytes("w:gz"),
 }
+
+
+def archive_bytes(mode: str) -> bytes:
+    """An archive of a text file and a .docx, as .zip or as tar with the given tarfile mode."""
+    import tarfile
+    import zipfile
+
+    members = {"inner/a.txt": DE.encode(), "b.docx": docx_bytes(title="Memo")}
+    buffer = io.BytesIO()
+    if mode == "zip":
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        return buffer.getvalue()
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)
 def test_every_type_gives_clean_documents(tmp_path: Path, name: str) -> None:
-    assert {Path(n).suffix for n in SAMPLE_FILES} == SUPPORTED_EXTENSIONS
+    assert {file_extension(Path(n)) for n in SAMPLE_FILES} == SUPPORTED_EXTENSIONS
     for document in load_file(write(tmp_path, name, SAMPLE_FILES[name]())):
         assert document.text == document.text.strip() and "\r" not in document.text and "\x00" not in document.text
         assert document.text == unicodedata.normalize("NFC", document.text)
-        assert document.title and document.source_name == name and document.mime
+        assert document.title and document.source_name.split("/")[0] == name and document.mime
         json.dumps(document.metadata)
 
 
@@ -442,4 +466,5 @@ def test_iter_files_walks_sorted_and_skips_hidden_and_unsupported(tmp_path: Path
 
 
 def test_supported_extensions() -> None:
-    assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml"}
+    assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml", ".zip",
+                                    ".tar", ".tar.gz", ".tgz"}
