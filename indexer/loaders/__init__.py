@@ -14,6 +14,7 @@ from indexer.loaders.common import EMPTY_REASON
 from indexer.loaders.limits import LoadLimits, read_regular_file
 from indexer.loaders.mail import load_eml
 from indexer.loaders.markup import load_html
+from indexer.loaders.office import load_odt, load_pptx, load_xlsx
 from indexer.loaders.pdf import load_pdf
 from indexer.loaders.tabular import load_csv, load_jsonl
 from indexer.loaders.text import load_markdown, load_text
@@ -25,7 +26,21 @@ logger = logging.getLogger(__name__)
 Loader = Callable[[bytes, str], list[LoadedDocument]]
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml", *ARCHIVE_EXTENSIONS)
+    (
+        ".txt",
+        ".md",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".docx",
+        ".pptx",
+        ".xlsx",
+        ".odt",
+        ".csv",
+        ".jsonl",
+        ".eml",
+        *ARCHIVE_EXTENSIONS,
+    )
 )
 
 __all__ = ["SUPPORTED_EXTENSIONS", "LoadLimits", "file_extension", "iter_files", "load_file"]
@@ -172,6 +187,9 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".htm": html,
         ".pdf": load_pdf,
         ".docx": partial(load_docx, limits=limits),
+        ".pptx": partial(load_pptx, limits=limits),
+        ".xlsx": partial(load_xlsx, limits=limits),
+        ".odt": partial(load_odt, limits=limits),
         ".csv": partial(load_csv, text_field=text_field),
         ".jsonl": partial(load_jsonl, text_field=text_field),
         ".eml": load_eml,

@@ -19,6 +19,7 @@ import docx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_office import odt_bytes, pptx_bytes, xlsx_bytes
 
 from indexer.errors import LoaderError
 from indexer.loaders import SUPPORTED_EXTENSIONS, load_file
@@ -83,6 +84,9 @@ SEEDS: dict[str, Callable[[], bytes]] = {
     ".csv": lambda: f'text,n\n"{TEXT}",1\n"zwei, drei",2\n'.encode(),
     ".jsonl": lambda: (json.dumps({"text": TEXT, "n": 1}) + "\n" + json.dumps({"text": "zwei"})).encode(),
     ".eml": _eml,
+    ".pptx": lambda: pptx_bytes(),
+    ".xlsx": lambda: xlsx_bytes(),
+    ".odt": lambda: odt_bytes(),
     ".zip": lambda: _archive("zip"),
     ".tar": lambda: _archive("w"),
     ".tgz": lambda: _archive("w:gz"),

@@ -11,6 +11,7 @@ from pathlib import Path
 import docx
 import pytest
 from pypdf import PdfWriter
+from test_office import odt_bytes, pptx_bytes, xlsx_bytes
 
 import indexer.loaders as loaders
 from indexer.errors import LoaderError, UnsupportedFileTypeError
@@ -320,6 +321,9 @@ SAMPLE_FILES = {
     "a.csv": lambda: f'text,n\n"{RU}",1\n'.encode(),
     "a.jsonl": lambda: json.dumps({"text": DE, "tags": ["x"], "score": 0.5}).encode(),
     "a.eml": lambda: eml_bytes(RU, None),
+    "a.pptx": lambda: pptx_bytes(),
+    "a.xlsx": lambda: xlsx_bytes(),
+    "a.odt": lambda: odt_bytes(),
     "a.zip": lambda: archive_bytes("zip"),
     "a.tar": lambda: archive_bytes("w"),
     "a.tgz": lambda: archive_bytes("w:gz"),
@@ -466,5 +470,5 @@ def test_iter_files_walks_sorted_and_skips_hidden_and_unsupported(tmp_path: Path
 
 
 def test_supported_extensions() -> None:
-    assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".csv", ".jsonl", ".eml", ".zip",
-                                    ".tar", ".tar.gz", ".tgz"}
+    assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".odt", ".csv",
+                                    ".jsonl", ".eml", ".zip", ".tar", ".tar.gz", ".tgz"}
