@@ -12,7 +12,7 @@ from indexer.errors import LoaderError, UnsupportedFileTypeError
 from indexer.loaders.archive import ARCHIVE_EXTENSIONS, load_archive
 from indexer.loaders.common import EMPTY_REASON
 from indexer.loaders.limits import LoadLimits, read_regular_file
-from indexer.loaders.mail import load_eml
+from indexer.loaders.mail import load_eml, load_mbox
 from indexer.loaders.markup import load_html
 from indexer.loaders.office import load_odt, load_pptx, load_xlsx
 from indexer.loaders.pdf import load_pdf
@@ -39,6 +39,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
         ".csv",
         ".jsonl",
         ".eml",
+        ".mbox",
         *ARCHIVE_EXTENSIONS,
     )
 )
@@ -192,7 +193,8 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".odt": partial(load_odt, limits=limits),
         ".csv": partial(load_csv, text_field=text_field),
         ".jsonl": partial(load_jsonl, text_field=text_field),
-        ".eml": load_eml,
+        ".eml": partial(load_eml, load_member=member, depth=depth, max_depth=limits.max_archive_depth),
+        ".mbox": partial(load_mbox, load_member=member, depth=depth, max_depth=limits.max_archive_depth),
         **dict.fromkeys(ARCHIVE_EXTENSIONS, archive),
     }
     if extension not in loaders:

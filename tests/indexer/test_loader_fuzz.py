@@ -71,6 +71,7 @@ def _eml() -> bytes:
     message["From"] = "a@example.org"
     message.set_content(TEXT)
     message.add_alternative(f"<p>{TEXT}</p>", subtype="html")
+    message.add_attachment(TEXT.encode(), maintype="text", subtype="plain", filename="note.txt")
     return message.as_bytes()
 
 
@@ -84,6 +85,7 @@ SEEDS: dict[str, Callable[[], bytes]] = {
     ".csv": lambda: f'text,n\n"{TEXT}",1\n"zwei, drei",2\n'.encode(),
     ".jsonl": lambda: (json.dumps({"text": TEXT, "n": 1}) + "\n" + json.dumps({"text": "zwei"})).encode(),
     ".eml": _eml,
+    ".mbox": lambda: b"From a@example.org Tue Jan  2 10:00:00 2024\n" + _eml() + b"\nFrom b\n" + _eml(),
     ".pptx": lambda: pptx_bytes(),
     ".xlsx": lambda: xlsx_bytes(),
     ".odt": lambda: odt_bytes(),

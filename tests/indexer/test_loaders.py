@@ -321,6 +321,7 @@ SAMPLE_FILES = {
     "a.csv": lambda: f'text,n\n"{RU}",1\n'.encode(),
     "a.jsonl": lambda: json.dumps({"text": DE, "tags": ["x"], "score": 0.5}).encode(),
     "a.eml": lambda: eml_bytes(RU, None),
+    "a.mbox": lambda: b"From a@example.org Tue Jan  2 10:00:00 2024\n" + eml_bytes(DE, None) + b"\n",
     "a.pptx": lambda: pptx_bytes(),
     "a.xlsx": lambda: xlsx_bytes(),
     "a.odt": lambda: odt_bytes(),
@@ -471,4 +472,4 @@ def test_iter_files_walks_sorted_and_skips_hidden_and_unsupported(tmp_path: Path
 
 def test_supported_extensions() -> None:
     assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".odt", ".csv",
-                                    ".jsonl", ".eml", ".zip", ".tar", ".tar.gz", ".tgz"}
+                                    ".jsonl", ".eml", ".mbox", ".zip", ".tar", ".tar.gz", ".tgz"}
