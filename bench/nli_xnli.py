@@ -17,7 +17,9 @@ import numpy as np
 from bench.env import EVAL_DIR, run_standalone, standalone_parser
 from indexer.nli import NliModel, load_nli
 from indexer.nli.builtin import WEIGHTS_DIR, read_config
-from indexer.nli.data import XNLI_LANGUAGES, NliPair, read_xnli, split_by_group
+from indexer.nli.calibrate import badge_stats
+from indexer.nli.data import XNLI_LANGUAGES, NliPair, calibration_split, cross_pairs
+from indexer.nli.data import held_out_pairs as data_held_out
 
 logger = logging.getLogger(__name__)
 
@@ -33,26 +35,7 @@ def held_out_pairs(xnli_dir: Path, weights_dir: Path = WEIGHTS_DIR, max_ids: int
     Returns:
         Held-out pairs of every language.
     """
-    options = read_config(weights_dir)["training"]["options"]
-    pairs = read_xnli(xnli_dir, tuple(options["languages"].split(",")), max_ids)
-    return split_by_group(pairs, options["holdout"], options["split_seed"])[1]
-
-
-def cross_pairs(held: list[NliPair]) -> list[NliPair]:
-    """Foreign premise with the English hypothesis of the same id (the product's case: English claim, other text).
-
-    Args:
-        held: held-out monolingual pairs.
-
-    Returns:
-        Pairs labelled ``<lang>-en``.
-    """
-    english = {p.group: p.hypothesis for p in held if p.lang == "en"}
-    return [
-        NliPair(p.premise, english[p.group], p.label, f"{p.lang}-en", p.group)
-        for p in held
-        if p.lang != "en" and p.group in english
-    ]
+    return data_held_out(xnli_dir, read_config(weights_dir)["training"]["options"], max_ids)
 
 
 def accuracy_by_language(nli: NliModel, pairs: list[NliPair], batch_size: int = 32) -> dict[str, float]:
@@ -66,14 +49,23 @@ def accuracy_by_language(nli: NliModel, pairs: list[NliPair], batch_size: int = 
     Returns:
         Language -> accuracy, and ``avg``.
     """
-    probs = nli.predict([p.premise for p in pairs], [p.hypothesis for p in pairs], batch_size=batch_size)
-    correct = probs.argmax(1) == np.array([p.label for p in pairs])
+    return _by_language(pairs, nli.predict([p.premise for p in pairs], [p.hypothesis for p in pairs], batch_size))[0]
+
+
+def _by_language(pairs: list[NliPair], probs: np.ndarray, threshold: float = 1.0) -> tuple[dict, dict]:
+    """(accuracy per language and ``avg``, badge precision/coverage per language and ``all``) of scored pairs."""
+    labels = np.array([p.label for p in pairs])
+    correct = probs.argmax(1) == labels
     langs = np.array([p.lang for p in pairs])
     scores = {lang: float(correct[langs == lang].mean()) for lang in sorted(set(langs.tolist()))}
     mono = [v for k, v in scores.items() if k in XNLI_LANGUAGES]
     if mono:
         scores["avg"] = float(np.mean(mono))
-    return scores
+    badges = {
+        lang: badge_stats(probs[langs == lang], labels[langs == lang], threshold) for lang in set(langs.tolist())
+    }
+    badges["all"] = badge_stats(probs, labels, threshold)
+    return scores, dict(sorted(badges.items()))
 
 
 def _table(mono: dict[str, float], cross: dict[str, float]) -> str:
@@ -97,24 +89,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         The measurements (``run_standalone`` adds the machine facts and writes them).
     """
     held = held_out_pairs(args.xnli_dir, max_ids=args.max_ids)
-    nli = load_nli(args.model, args.cache_dir)
+    nli = load_nli(args.model, args.cache_dir, args.backend, args.quant, threads=args.threads)
+    cross = cross_pairs(held) if args.cross else []
+    pairs = held + cross
     started = time.perf_counter()
-    mono = accuracy_by_language(nli, held)
-    cross = accuracy_by_language(nli, cross_pairs(held)) if args.cross else {}
+    probs = nli.predict([p.premise for p in pairs], [p.hypothesis for p in pairs], batch_size=32)
     elapsed = time.perf_counter() - started
-    n = len(held) + sum(1 for _ in cross_pairs(held)) * bool(args.cross)
-    logger.info("XNLI held-out accuracy (%%), %s:\n%s", args.model, _table(mono, cross))
+    threshold = getattr(nli, "badge_threshold", 1.0)
+    mono = _by_language(held, probs[: len(held)])[0]
+    cross_acc = _by_language(cross, probs[len(held) :])[0] if cross else {}
+    cross_acc.pop("avg", None)
+    # Badges on the half of the held-out ids that the calibration did not see.
+    evaluation = {p.group for p in calibration_split(held)[1]}
+    keep = np.array([p.group in evaluation for p in pairs])
+    badges = _by_language([p for p, k in zip(pairs, keep) if k], probs[keep], threshold)[1]
+    cross_badges = [b for k, b in badges.items() if "-" in k]
+    logger.info("XNLI held-out accuracy (%%), %s:\n%s", args.model, _table(mono, cross_acc))
+    logger.info("badges at p >= %.2f (evaluation half): %s", threshold, badges["all"])
     return {
         "model": args.model,
+        "backend": getattr(nli, "quant", "torch"),
         "quick": args.max_ids is not None,
         "held_out_ids": len({p.group for p in held}),
-        "pairs": n,
+        "pairs": len(pairs),
         "accuracy": mono,
-        "cross_en_hypothesis": cross,
-        "cross_avg": float(np.mean(list(cross.values()))) if cross else None,
+        "cross_en_hypothesis": cross_acc,
+        "cross_avg": float(np.mean(list(cross_acc.values()))) if cross_acc else None,
+        "badge_threshold": threshold,
+        "badges": badges,
+        "badges_cross": badge_summary(cross_badges),
         "seconds": round(elapsed, 1),
-        "pairs_per_s": round(n / elapsed, 1),
+        "pairs_per_s": round(len(pairs) / elapsed, 1),
     }
+
+
+def badge_summary(stats: list[dict]) -> dict[str, float]:
+    """Pooled precision and coverage of several languages' badge stats."""
+    n = sum(s["n"] for s in stats)
+    shown = sum(s["coverage"] * s["n"] for s in stats)
+    right = sum((s["precision"] if s["coverage"] else 0) * s["coverage"] * s["n"] for s in stats)
+    return {"precision": right / shown if shown else float("nan"), "coverage": shown / n if n else 0.0, "n": n}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -128,6 +142,8 @@ def _parser() -> argparse.ArgumentParser:
         default=True,
         help="also score foreign premises against the English hypothesis",
     )
+    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"), help="runtime of builtin:nli")
+    p.add_argument("--quant", default="int8", choices=("int8", "fp32"), help="ONNX weights of builtin:nli")
     return p
 
 

@@ -11,13 +11,26 @@ BUILTIN = "builtin:nli"
 __all__ = ["BUILTIN", "LABELS", "NliModel", "load_nli"]
 
 
-def load_nli(name: str, cache_dir: Path) -> NliModel:
+def load_nli(
+    name: str,
+    cache_dir: Path,
+    backend: str = "auto",
+    quant: str = "int8",
+    weights_dir: Path | None = None,
+    threads: int = 0,
+    base_dir: Path | None = None,
+) -> NliModel:
     """Load an NLI model by name.
 
     Args:
         name: ``builtin:nli`` (shipped with Babel Search, offline), a Hugging Face Hub id of an NLI
             cross-encoder, or a local directory holding one.
         cache_dir: where the built-in embedding model (the base of ``builtin:nli``) is built.
+        backend: runtime of the built-in model: ``auto`` (ONNX Runtime where installed), ``onnx`` or ``torch``.
+        quant: ONNX weights of the built-in model: ``int8`` or ``fp32``.
+        weights_dir: the built-in model's weights folder (default: the shipped one).
+        threads: ONNX Runtime threads; 0 = every core.
+        base_dir: the built-in model's base BertModel directory (default: the offline e5 model in ``cache_dir``).
 
     Returns:
         The model; ``predict`` gives probabilities in :data:`LABELS` order.
@@ -26,9 +39,17 @@ def load_nli(name: str, cache_dir: Path) -> NliModel:
         ModelUnavailableError: if the model cannot be loaded; the message names the alternatives.
     """
     if name == BUILTIN:
-        from indexer.nli.builtin import load_builtin
+        from indexer.nli.builtin import WEIGHTS_DIR, WEIGHTS_FILE, load_builtin
+        from indexer.onnx import ORT_AVAILABLE
 
-        return load_builtin(Path(cache_dir))
+        weights_dir = Path(weights_dir or WEIGHTS_DIR)
+        model = load_builtin(Path(cache_dir), weights_dir, base_dir)
+        if backend == "torch" or (backend == "auto" and (not ORT_AVAILABLE or model.sentence_layers is not None)):
+            return model
+        from indexer.nli.onnx_nli import OnnxCrossEncoderNli, ensure_nli_onnx
+
+        path = ensure_nli_onnx(model, weights_dir / WEIGHTS_FILE, Path(cache_dir), quant)
+        return OnnxCrossEncoderNli(model, path, quant, threads)
     if name.startswith("builtin:"):
         from indexer.errors import ModelUnavailableError
 

@@ -17,6 +17,9 @@ class NliModel(ABC):
     name: str = ""
     #: Column order of :meth:`predict`'s probabilities; always :data:`LABELS`.
     labels: tuple[str, ...] = LABELS
+    #: Least top probability at which a stance is shown; below it the stance is "unclear". The built-in model's
+    #: comes from its calibration on held-out ids; a Hub model's is this default (its probabilities are uncalibrated).
+    badge_threshold: float = 0.7
 
     @abstractmethod
     def predict(self, premises: list[str], hypotheses: list[str], batch_size: int = 16) -> np.ndarray:

@@ -84,6 +84,9 @@ def read_config(weights_dir: Path) -> dict:
 class CrossEncoderNli(NliModel):
     """Cross-encoder over ``<s> premise </s></s> hypothesis </s>``: frozen lower layers, then the tuned top.
 
+    Probabilities are temperature-scaled (``temperature`` fitted on calibration ids at training time), and
+    ``badge_threshold`` is the probability from which its labels reached the wanted precision there.
+
     When the top was trained with sentence features, the base model's own upper layers also embed premise and
     hypothesis separately (e5 sentence embeddings) and the head sees [u, v, |u-v|, u*v] too.
     """
@@ -97,10 +100,13 @@ class CrossEncoderNli(NliModel):
         max_length: int = PREDICT_MAX_LENGTH,
         sentence_layers: nn.ModuleList | None = None,
         feature_prompt: str = FEATURE_PROMPT,
+        temperature: float = 1.0,
+        badge_threshold: float = NliModel.badge_threshold,
     ):
         self.tokenizer, self.lower, self.top, self.name = tokenizer, lower.eval(), top.eval(), name
         self.max_length, self.feature_prompt = max_length, feature_prompt
         self.sentence_layers = sentence_layers.eval() if sentence_layers is not None else None
+        self.temperature, self.badge_threshold = temperature, badge_threshold
 
     def _batches(self, ids: list[list[int]], batch_size: int):
         """Yield (index, lower-layer states, mask) over length-sorted batches."""
@@ -135,7 +141,7 @@ class CrossEncoderNli(NliModel):
         ]
         for index, x, mask in self._batches(ids, batch_size):
             logits = self.top(x, mask, feats[index] if feats is not None else None)
-            out[index] = torch.softmax(logits.float(), dim=-1).numpy()
+            out[index] = torch.softmax(logits.float() / self.temperature, dim=-1).numpy()
         return out
 
 
@@ -184,4 +190,6 @@ def load_builtin(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR, base_dir: Pat
         config.get("predict_max_length", PREDICT_MAX_LENGTH),
         sentence_layers,
         config.get("feature_prompt", FEATURE_PROMPT),
+        config.get("temperature", 1.0),
+        config.get("badge_threshold", NliModel.badge_threshold),
     )

@@ -80,3 +80,33 @@ def encode_lower(
             rate = done / max(time.perf_counter() - started, 1e-9)
             logger.info("lower layers: %d/%d sequences (%.0f/s)", done, len(token_lists), rate)
     return PackedStates(states, offsets)
+
+
+class LazyStates:
+    """Lower-layer states computed batch by batch when asked (the training set need not fit in memory).
+
+    Offers what training needs of :class:`PackedStates`: ``lengths`` and ``batch``.
+    """
+
+    def __init__(self, lower: nn.Module, token_lists: list[list[int]], pad_id: int):
+        self.lower, self.token_lists, self.pad_id = lower, token_lists, pad_id
+        self.lengths = np.array([len(t) for t in token_lists])
+
+    def __len__(self) -> int:
+        return len(self.token_lists)
+
+    @torch.no_grad()
+    def batch(self, index: np.ndarray, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the frozen lower layers on some sequences.
+
+        Args:
+            index: which sequences.
+            device: torch device of the result.
+
+        Returns:
+            (states [b, L, hidden] float32, mask [b, L] bool).
+        """
+        ids, mask = pad_batch([self.token_lists[i] for i in index.tolist()], self.pad_id)
+        mask = mask.to(device)
+        states = self.lower(input_ids=ids.to(device), attention_mask=mask).last_hidden_state
+        return states.float(), mask

@@ -155,7 +155,10 @@ def load_lower(base_dir: Path, n_top: int) -> tuple[nn.Module, dict[str, torch.T
         (lower BertModel in eval mode, the full base state dict, a TopConfig shaped like the base).
     """
     from transformers import BertModel
+    from transformers.utils import logging as hf_logging
 
+    # The loader's progress bar would land on stderr of every command that loads the model (e.g. `nli --json`).
+    hf_logging.disable_progress_bar()
     model = BertModel.from_pretrained(str(base_dir))
     cfg = model.config
     if not 0 < n_top <= cfg.num_hidden_layers:

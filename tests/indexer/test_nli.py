@@ -49,10 +49,34 @@ OBVIOUS = [
 ]
 
 
+# Pairs anyone can judge, written for these tests (paraphrase, negation; German, English, Russian passages against
+# English and other claims): the stance shown must be the right one or "unclear", never a wrong badge.
+SIMPLE = [
+    ("Der Staudamm brach nach tagelangem Starkregen.", "The dam collapsed.", "entailment"),
+    ("The dam burst after days of heavy rain.", "The dam collapsed.", "entailment"),
+    ("Плотина прорвалась после нескольких дней ливней.", "The dam collapsed.", "entailment"),
+    ("Der Staudamm hielt dem Regen stand und blieb unbeschädigt.", "The dam collapsed.", "contradiction"),
+    ("The dam held firm and was not damaged by the rain.", "The dam collapsed.", "contradiction"),
+    ("Плотина выдержала дожди и осталась целой.", "The dam collapsed.", "contradiction"),
+    ("The mayor resigned on Monday after the vote.", "The mayor stepped down.", "entailment"),
+    ("Der Bürgermeister ist nicht zurückgetreten.", "The mayor resigned.", "contradiction"),
+    ("The museum is closed on Mondays.", "The museum opens every day of the week.", "contradiction"),
+    ("Das Museum ist montags geschlossen.", "The museum is closed on Mondays.", "entailment"),
+    ("Новый мост открыли в 2019 году.", "Der neue Brücke wurde 2019 eröffnet.", "entailment"),
+    ("The train left the station at nine.", "The ticket prices went up last year.", "neutral"),
+]
+
+
 @pytest.fixture(scope="module")
 def builtin(real_model_dir: Path):
-    """The shipped NLI model over the real offline e5 model."""
-    return load_nli(BUILTIN, real_model_dir.parent)
+    """The shipped NLI model over the real offline e5 model, in torch (the reference maths)."""
+    return load_nli(BUILTIN, real_model_dir.parent, backend="torch")
+
+
+@pytest.fixture(scope="module")
+def product_nli(real_model_dir: Path):
+    """The shipped NLI model as the product runs it by default (ONNX Runtime, int8)."""
+    return load_nli(BUILTIN, real_model_dir.parent, backend="auto", quant="int8", threads=2)
 
 
 @pytest.mark.model
@@ -61,6 +85,7 @@ def test_builtin_loads_offline_and_reports_its_labels(builtin) -> None:
     config = read_config(WEIGHTS_DIR)
     assert (WEIGHTS_DIR / WEIGHTS_FILE).stat().st_size < 30e6
     assert config["heldout"]["avg"] > 0.6
+    assert config["temperature"] > 1.0 and 0.5 < builtin.badge_threshold < 1.0  # calibrated: see the weights README
 
 
 @pytest.mark.model
@@ -78,6 +103,37 @@ def test_english_claim_against_foreign_passages(builtin, lang: str) -> None:
 def test_obvious_pairs_in_several_languages(builtin) -> None:
     probs = builtin.predict([p for p, _, _ in OBVIOUS], [h for _, h, _ in OBVIOUS])
     assert [LABELS[i] for i in probs.argmax(1)] == [y for _, _, y in OBVIOUS]
+
+
+@pytest.mark.model
+def test_simple_pairs_are_right_or_unclear_never_wrong(product_nli) -> None:
+    from app.rerank import UNCLEAR, stance_of
+
+    probs = product_nli.predict([p for p, _, _ in SIMPLE], [h for _, h, _ in SIMPLE])
+    shown = [stance_of(row, product_nli.badge_threshold) for row in probs]
+    expected = [
+        {"entailment": "supports", "contradiction": "contradicts", "neutral": "neutral"}[y] for *_, y in SIMPLE
+    ]
+    wrong = [(pair, got) for pair, got, want in zip(SIMPLE, shown, expected) if got not in (want, UNCLEAR)]
+    assert not wrong, f"confident wrong stances: {wrong}"
+
+
+@pytest.mark.model
+def test_onnx_runs_the_same_model(builtin, product_nli, real_model_dir: Path) -> None:
+    from indexer.nli.onnx_nli import OnnxCrossEncoderNli
+
+    assert isinstance(product_nli, OnnxCrossEncoderNli) and product_nli.quant == "int8"
+    premises, hypotheses = [p for p, _, _ in OBVIOUS], [h for _, h, _ in OBVIOUS]
+    fp32 = load_nli(BUILTIN, real_model_dir.parent, backend="onnx", quant="fp32", threads=2)
+    np.testing.assert_allclose(fp32.predict(premises, hypotheses), builtin.predict(premises, hypotheses), atol=1e-3)
+    reference, int8 = builtin.predict(premises, hypotheses), product_nli.predict(premises, hypotheses)
+    # int8 weights move the probabilities a little (BENCHMARKS.md: accuracy of both on held-out XNLI).
+    assert np.abs(int8 - reference).max() < 0.35
+    assert (int8.argmax(1) == reference.argmax(1)).mean() >= 0.75
+    assert product_nli.temperature == builtin.temperature and product_nli.badge_threshold == builtin.badge_threshold
+    # Exported once: a second load reuses the cached file.
+    again = load_nli(BUILTIN, real_model_dir.parent, backend="onnx", quant="int8", threads=1)
+    assert again.path == product_nli.path
 
 
 @pytest.mark.model
@@ -214,7 +270,9 @@ def test_training_command_runs_end_to_end(tmp_path: Path, real_model_dir: Path) 
     assert main(args) == 0
     config = read_config(out)
     assert config["n_layers"] == 1 and set(config["heldout"]) >= {"en", "de", "xx-en", "avg"}
-    assert config["training"]["pairs"] == {"xnli": 32, "xnli-cross": 16, "snli": 20, "sick": 10}
+    # 20 ids: 4 held out, 2 for calibration, 14 trained in 2 languages; cross pairs have the English hypothesis.
+    assert config["training"]["pairs"] == {"xnli": 28, "xnli-cross": 14, "snli": 20, "sick": 10}
+    assert 0.25 <= config["temperature"] <= 10 and 0.34 <= config["badge_threshold"] <= 1.0
     # This model also joins e5 sentence features to the head: check that path batches correctly too.
     nli = load_builtin(real_model_dir.parent, out, real_model_dir)
     assert nli.sentence_layers is not None
@@ -222,3 +280,79 @@ def test_training_command_runs_end_to_end(tmp_path: Path, real_model_dir: Path) 
     batched = nli.predict(premises, hypotheses)
     single = np.concatenate([nli.predict([p], [h]) for p, h in zip(premises, hypotheses, strict=True)])
     np.testing.assert_allclose(batched, single, atol=1e-5)
+
+
+def _tiny_run(tmp_path: Path, steps: int, every: int):
+    """Train a one-layer top on random states for ``steps`` steps, checkpointing every ``every``."""
+    import argparse
+
+    import torch
+
+    from indexer.nli.cache import PackedStates
+    from indexer.nli.fit import train_top
+    from indexer.nli.model import TopConfig, TopLayers
+
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    lengths = np.array([3, 5, 4, 6, 2, 5, 3, 4])
+    states = PackedStates(torch.randn(int(lengths.sum()), 32, generator=gen).half(), np.r_[0, np.cumsum(lengths)])
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    top = TopLayers(TopConfig(1, hidden=32, heads=4, intermediate=64))
+    args = argparse.Namespace(seed=0, epochs=steps / 4, batch_size=2, lr=1e-3, device="cpu", checkpoint_every=every)
+    train_top(top, states, labels, None, args, {}, tmp_path / "run.ckpt", key="k")
+    return top, args, states, labels
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    import torch
+
+    from indexer.nli.fit import train_top
+    from indexer.nli.model import TopConfig, TopLayers
+
+    whole, args, states, labels = _tiny_run(tmp_path, steps=8, every=4)
+    assert (tmp_path / "run.ckpt").is_file()  # written at step 4 of 8
+    torch.manual_seed(123)  # another start: the checkpoint must restore weights, optimiser and dropout noise
+    resumed = TopLayers(TopConfig(1, hidden=32, heads=4, intermediate=64))
+    train_top(resumed, states, labels, None, args, {}, tmp_path / "run.ckpt", key="k")
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+    with pytest.raises(ValueError, match="other options"):
+        train_top(resumed, states, labels, None, args, {}, tmp_path / "run.ckpt", key="another")
+
+
+def test_temperature_and_badge_threshold() -> None:
+    from indexer.nli.calibrate import badge_stats, badge_threshold, fit_temperature, softmax
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 3000)
+    # Over-confident logits: right 70 % of the time, with big margins, larger when right.
+    right = rng.random(3000) < 0.7
+    guess = np.where(right, labels, (labels + 1) % 3)
+    logits = np.eye(3)[guess] * np.where(right, 12.0, 6.0)[:, None] + rng.normal(0, 2.0, (3000, 3))
+    t = fit_temperature(logits, labels)
+    assert t > 2.0, "over-confident logits need a temperature above 1"
+    probs = softmax(logits, t)
+    assert abs(probs.max(1).mean() - 0.7) < 0.1, "calibrated confidence is close to the accuracy"
+    threshold = badge_threshold(probs, labels, precision=0.9)
+    stats = badge_stats(probs, labels, threshold)
+    assert stats["precision"] >= 0.9 and 0 < stats["coverage"] < 1
+    assert badge_stats(probs, labels, 0.0)["coverage"] == 1.0
+    assert badge_threshold(np.full((3, 3), 1 / 3), np.array([0, 1, 2]), 0.9) == 1.0
+
+
+@needs_eval
+def test_more_data_keeps_xnli_translations_in_their_id_groups() -> None:
+    from indexer.nli.data import cap_groups, read_more, read_xnli_translations
+
+    more = EVAL / "nli-more"
+    translations = read_xnli_translations(more, ("kornli", "cxnli_hr"))
+    by_id = {p.group: p.label for p in read_xnli(EVAL / "xnli-dev", ("en",))}
+    assert {p.lang for p in translations} == {"ko", "hr"}
+    # The labels of a translation equal the XNLI label of the id it is grouped with (kornli skips id 2390).
+    assert all(by_id[p.group] == p.label for p in translations)
+    assert "xnli:2390" not in {p.group for p in translations if p.lang == "ko"}
+    sample = read_more(more, {"anli": 50, "jnli": 20, "ocnli": 0}, seed=0)
+    assert len(sample) == 70 and {p.group.split(":")[0] for p in sample} == {"anli", "jnli"}
+    assert sample == read_more(more, {"anli": 50, "jnli": 20}, seed=0)
+    capped = cap_groups(sample, {"anli": 10})
+    assert sum(p.group.startswith("anli:") for p in capped) == 10 and len(capped) == 30
