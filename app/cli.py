@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.rerank import stance_of
 from app.service import SearchService
 from indexer.config import load_settings
 from indexer.errors import BabelSearchError
@@ -61,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     si.add_argument("--plain", action="store_true", help="plain ranking instead of language-balanced")
     si.add_argument("--json", action="store_true")
 
-    nli = sub.add_parser("nli", help="label premise<TAB>hypothesis pairs: entailment / neutral / contradiction")
+    nli = sub.add_parser("nli", help="label premise<TAB>hypothesis pairs: entailment / neutral / contradiction, "
+                         "and the stance shown (unclear when not confident)")
     nli.add_argument("pairs", type=Path, help="a TSV file, one 'premise<TAB>hypothesis' pair per line")
     nli.add_argument("--json", action="store_true")
 
@@ -202,15 +204,15 @@ def cmd_nli(service: SearchService, args: argparse.Namespace) -> int:
     if not pairs:
         raise BabelSearchError(f"{args.pairs}: no pairs")
     probs = service.nli.predict([p for p, _ in pairs], [h for _, h in pairs])
-    labels = service.nli.labels
+    labels, threshold = service.nli.labels, service.nli.badge_threshold
     for (premise, hypothesis), row in zip(pairs, probs):
-        label = labels[int(row.argmax())]
+        label, stance = labels[int(row.argmax())], stance_of(row, threshold)
         if args.json:
-            _print_json({"premise": premise, "hypothesis": hypothesis, "label": label,
+            _print_json({"premise": premise, "hypothesis": hypothesis, "label": label, "stance": stance,
                          "p_entail": round(float(row[0]), 4), "p_neutral": round(float(row[1]), 4),
                          "p_contradict": round(float(row[2]), 4)})
         else:
-            print(f"{label}\t{row[0]:.3f}\t{row[1]:.3f}\t{row[2]:.3f}")
+            print(f"{label}\t{stance}\t{row[0]:.3f}\t{row[1]:.3f}\t{row[2]:.3f}")
     return 0
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from app.claims import is_claim
 from app.results import SearchResult
 from indexer.nli import LABELS, NliModel
 
@@ -14,14 +15,29 @@ logger = logging.getLogger(__name__)
 
 #: Stance shown for each NLI label (premise = the passage, hypothesis = the query).
 STANCES = {"entailment": "supports", "neutral": "neutral", "contradiction": "contradicts"}
-#: Weight of p(entail) + p(contradict) added to the vector score. bench/rerank_xquad.py (e5 cosine scores):
-#: 0.05 gave XQuAD R@1 82.2 -> 84.4 (with the keyword template) and XNLI-claim R@1 of supporting passages
-#: 78 -> 80.5 and of contradicting ones 33.5 -> 38.5; 0.1 and above lost up to 9 points of XQuAD R@1.
-DEFAULT_WEIGHT = 0.05
+#: Stance shown when the model's calibrated top probability is below its badge threshold.
+UNCLEAR = "unclear"
+#: Weight of p(entail) + p(contradict) added to the vector score of a claim's candidates; chosen with
+#: ``python -m bench.rerank_xquad`` (BENCHMARKS.md, NLI section).
+DEFAULT_WEIGHT = 0.1
 #: Hypothesis template; None sends the query as typed: the stance is then about the user's claim itself.
 DEFAULT_TEMPLATE: str | None = None
-#: For keyword or question queries: XQuAD R@1 84.4 with it vs 82.2 without, at the default weight.
+#: A template for keyword queries, compared in the rerank benchmark.
 KEYWORD_TEMPLATE = "This text is about {query}."
+
+
+def stance_of(probs: np.ndarray, threshold: float) -> str:
+    """The stance shown for one result: the top label, or "unclear" when its probability is below ``threshold``.
+
+    Args:
+        probs: calibrated probabilities in LABELS order, shape (3,).
+        threshold: the model's badge threshold.
+
+    Returns:
+        "supports", "neutral", "contradicts" or "unclear".
+    """
+    top = int(np.argmax(probs))
+    return STANCES[LABELS[top]] if float(probs[top]) >= threshold else UNCLEAR
 
 
 def hypothesis(query: str, template: str | None) -> str:
@@ -68,8 +84,9 @@ def rerank(
     template: str | None = DEFAULT_TEMPLATE,
     weight: float = DEFAULT_WEIGHT,
     batch_size: int = 16,
+    reorder: bool | None = None,
 ) -> list[SearchResult]:
-    """Score each result against the query with NLI, set its stance and probabilities, and reorder.
+    """Score each result against the query with NLI, set its stance and probabilities, and reorder claims.
 
     Every candidate is kept; ranks are renumbered from 1 in the new order (ties keep the vector order).
 
@@ -80,26 +97,30 @@ def rerank(
         template: hypothesis template with ``{query}``, or None.
         weight: weight of p(entail) + p(contradict) in the rerank score.
         batch_size: pairs per NLI forward pass.
+        reorder: reorder by the rerank score; None decides by the query: only claims are reordered, questions and
+            keywords keep the vector order (:func:`app.claims.is_claim`).
 
     Returns:
-        New SearchResult objects with ``stance``, ``p_entail``, ``p_neutral``, ``p_contradict`` and
-        ``rerank_score`` set, best first.
+        New SearchResult objects with ``stance`` (possibly "unclear"), ``p_entail``, ``p_neutral``,
+        ``p_contradict`` and ``rerank_score`` set, best first.
     """
     if not results:
         return []
     claim = hypothesis(query, template)
     probs = nli.predict([r.text for r in results], [claim] * len(results), batch_size=batch_size)
     final = combine(np.array([r.score for r in results]), probs, weight)
+    if reorder is None:
+        reorder = is_claim(query)
     # Stable sort on the negated score: equal scores keep the order the vector search gave.
-    order = sorted(range(len(results)), key=lambda i: (-final[i], results[i].rank))
+    key = (lambda i: (-final[i], results[i].rank)) if reorder else (lambda i: results[i].rank)
     out = []
-    for new_rank, i in enumerate(order, start=1):
+    for new_rank, i in enumerate(sorted(range(len(results)), key=key), start=1):
         p = probs[i]
         out.append(
             replace(
                 results[i],
                 rank=new_rank,
-                stance=STANCES[LABELS[int(np.argmax(p))]],
+                stance=stance_of(p, nli.badge_threshold),
                 p_entail=float(p[0]),
                 p_neutral=float(p[1]),
                 p_contradict=float(p[2]),

@@ -23,7 +23,7 @@ FILE_TYPES: dict[str, list[str]] = {
     "E-mail (.eml)": ["message/rfc822"],
 }
 #: The stances the NLI check gives, in the order the stance filter offers them.
-STANCES = ["supports", "contradicts", "neutral"]
+STANCES = ["supports", "contradicts", "neutral", "unclear"]
 #: Session key of the user's own choice for "Balance languages" (None until they set it).
 BALANCE_CHOICE = "balanced_choice"
 
@@ -112,13 +112,16 @@ def _flags(multilingual: bool) -> dict[str, bool]:
     )
     stance = st.toggle(
         "Check stance (NLI)",
+        value=True,
         key="stance",
-        help="Label each passage: supports, contradicts or neutral towards the query read as a claim. "
-        "The order stays as it is.",
+        help="Label each passage: supports, contradicts or neutral towards the query read as a claim, or "
+        "unclear when the model is not confident enough to say. The order stays as it is.",
     )
     rerank = st.toggle(
-        "Rerank by NLI",
+        "Rerank claims by stance",
+        value=True,
         key="rerank",
-        help="Check the stance of the top candidates and move the passages that decide the claim, for or against, up.",
+        help="When the query is a statement, move the passages that decide it, for or against, up. "
+        "Questions and keywords keep the meaning order and still get a stance.",
     )
     return {"balanced": balanced, "hybrid": hybrid, "other_languages": other, "rerank": rerank, "stance": stance}

@@ -11,13 +11,15 @@ from app.ui.text import highlight_markdown, is_rtl, language_label, md_escape, m
 from app.ui.widgets import passage_key
 
 #: Badge colour of each stance; another label (from a future model) is shown in gray.
-STANCE_COLORS = {"supports": "green", "contradicts": "red", "neutral": "gray"}
+STANCE_COLORS = {"supports": "green", "contradicts": "red", "neutral": "blue", "unclear": "gray"}
 #: Session key of the document whose "More like this" results are shown: {document_id, title, query}.
 SIMILAR_KEY = "similar_to"
 
 
 def stance_badge(result: SearchResult) -> str:
     """A Markdown badge with the result's stance and its probability, e.g. ``:green-badge[supports · 91 %]``.
+
+    A stance the model is not confident about reads ``unclear``, without a probability.
 
     Args:
         result: a result, with or without a stance.
@@ -27,6 +29,8 @@ def stance_badge(result: SearchResult) -> str:
     """
     if not result.stance:
         return ""
+    if result.stance == "unclear":  # below the model's confidence threshold: no label, no number to trust
+        return ":gray-badge[unclear]"
     probability = {"supports": result.p_entail, "contradicts": result.p_contradict, "neutral": result.p_neutral}
     p = probability.get(result.stance)
     share = f" · {p:.0%}".replace("%", " %") if p is not None else ""

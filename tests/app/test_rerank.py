@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.rerank import KEYWORD_TEMPLATE, combine, hypothesis, rerank
+from app.rerank import DEFAULT_WEIGHT, KEYWORD_TEMPLATE, UNCLEAR, combine, hypothesis, rerank, stance_of
 from app.results import SearchResult
 from indexer.nli import NliModel
 
@@ -56,9 +56,12 @@ def _results() -> list[SearchResult]:
     ]
 
 
+CLAIM = "The old bridge was closed to traffic last week."
+
+
 def test_rerank_keeps_every_candidate_and_renumbers_ranks() -> None:
     results = _results()
-    out = rerank(results, "the claim", FakeNli(), weight=0.1)
+    out = rerank(results, CLAIM, FakeNli(), weight=0.1)
     assert sorted(r.chunk_id for r in out) == sorted(r.chunk_id for r in results)
     assert [r.rank for r in out] == [1, 2, 3, 4]
     # Deciding passages (support or contradiction) move above the neutral ones; the neutral one stays.
@@ -68,19 +71,19 @@ def test_rerank_keeps_every_candidate_and_renumbers_ranks() -> None:
 
 
 def test_rerank_sets_stance_and_probabilities() -> None:
-    out = {r.text: r for r in rerank(_results(), "the claim", FakeNli())}
+    out = {r.text: r for r in rerank(_results(), CLAIM, FakeNli())}
     assert out["supports"].stance == "supports"
     assert out["denies"].stance == "contradicts"
     assert out["unrelated"].stance == "neutral"
     for r in out.values():
         assert r.p_entail + r.p_neutral + r.p_contradict == pytest.approx(1.0, abs=1e-5)
-        assert r.rerank_score == pytest.approx(r.score + 0.05 * (r.p_entail + r.p_contradict))
+        assert r.rerank_score == pytest.approx(r.score + DEFAULT_WEIGHT * (r.p_entail + r.p_contradict))
         assert "stance" in r.to_dict()
 
 
 def test_weight_zero_keeps_the_vector_order_and_input_is_not_changed() -> None:
     results = _results()
-    out = rerank(results, "the claim", FakeNli(), weight=0.0)
+    out = rerank(results, CLAIM, FakeNli(), weight=0.0)
     assert [r.text for r in out] == [r.text for r in results]
     assert all(r.stance is None and r.rank == i for i, r in enumerate(results, start=1))
 
@@ -98,3 +101,28 @@ def test_empty_results_and_combine() -> None:
     assert rerank([], "q", FakeNli()) == []
     probs = np.array([[0.2, 0.5, 0.3]])
     assert combine(np.array([0.5]), probs, 1.0)[0] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["When was the old bridge closed?", "Wann wurde die alte Brücke gesperrt?", "bridge closure", "Назовите мосты"],
+)
+def test_questions_and_keywords_keep_the_vector_order_but_get_a_stance(query: str) -> None:
+    out = rerank(_results(), query, FakeNli(), weight=1.0)
+    assert [r.text for r in out] == [r.text for r in _results()]
+    assert [r.stance for r in out] == ["neutral", UNCLEAR, "supports", "contradicts"]
+
+
+def test_reorder_can_be_forced_either_way() -> None:
+    assert rerank(_results(), "bridge", FakeNli(), weight=1.0, reorder=True)[0].text == "supports"
+    assert rerank(_results(), CLAIM, FakeNli(), weight=1.0, reorder=False)[0].text == "unrelated"
+
+
+def test_a_stance_below_the_model_threshold_is_unclear() -> None:
+    probs = np.array([0.55, 0.25, 0.2])
+    assert stance_of(probs, 0.6) == UNCLEAR
+    assert stance_of(probs, 0.55) == "supports"
+    assert stance_of(np.array([0.1, 0.2, 0.7]), 0.6) == "contradicts"
+    nli = FakeNli()
+    nli.badge_threshold = 0.95
+    assert {r.stance for r in rerank(_results(), CLAIM, nli)} == {UNCLEAR, "neutral"}

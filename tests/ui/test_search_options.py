@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from app.export import to_csv, to_json
 from app.ui.facets import facet_label
 from app.ui.options import several_languages
+from app.ui.result_card import stance_badge
 from indexer.store.records import CollectionInfo
 
 FLAGS = ("balanced", "hybrid", "other_languages", "rerank", "stance")
@@ -128,20 +130,31 @@ def test_stance_badges_with_probabilities(open_page: Callable[..., AppTest], fak
     at = _search(open_page, fake, stance=True)
     assert not at.exception
     shown = _markdown(at)
-    for badge in (":green-badge[supports · 91 %]", ":red-badge[contradicts · 97 %]", ":gray-badge[neutral · 80 %]"):
+    for badge in (":green-badge[supports · 91 %]", ":red-badge[contradicts · 97 %]", ":blue-badge[neutral · 80 %]"):
         assert badge in shown
-    assert "badge" not in _markdown(_search(open_page, FakeService()))  # no stance check, no badge
+    at = _search(open_page, FakeService(), stance=False, rerank=False)
+    assert "badge" not in _markdown(at)  # no stance check, no badge
+
+
+def test_stance_is_checked_by_default_and_unclear_has_no_number(
+    open_page: Callable[..., AppTest], fake: FakeService
+) -> None:
+    at = _search(open_page, fake)
+    assert at.toggle(key="stance").value is True and at.toggle(key="rerank").value is True
+    assert _last_search(fake)["stance"] is True and ":green-badge[supports · 91 %]" in _markdown(at)
+    unclear = replace(fake._result(1, 1, "flood"), stance="unclear", p_entail=0.4, p_neutral=0.35, p_contradict=0.25)
+    assert stance_badge(unclear) == ":gray-badge[unclear]"
 
 
 def test_rerank_shows_the_services_order(open_page: Callable[..., AppTest], fake: FakeService) -> None:
-    at = _search(open_page, fake, rerank=True)
+    at = _search(open_page, fake, query="The flood reached the old town.", rerank=True)
     captions = _result_captions(at)
     assert "Arabic (ar)" in captions[0] and "German (de)" in captions[1]
 
 
 def test_stance_filter_hides_other_stances(open_page: Callable[..., AppTest], fake: FakeService) -> None:
-    at = _search(open_page, fake)
-    assert at.multiselect(key="stance_filter").disabled  # nothing to filter before the stance check
+    at = _search(open_page, fake, stance=False, rerank=False)
+    assert at.multiselect(key="stance_filter").disabled  # nothing to filter without the stance check
     at.toggle(key="stance").set_value(True).run()
     at.multiselect(key="stance_filter").set_value(["contradicts"]).run()
     assert not at.exception
