@@ -35,6 +35,7 @@ def _worker(settings, log: Path, extra_env: dict[str, str] | None = None) -> sub
     env = {**os.environ, **(extra_env or {}), "BABELSEARCH_HOME": str(settings.home_path),
            "BABELSEARCH_MODEL": settings.model,
            "BABELSEARCH_CHUNK_TOKENS": str(settings.chunk_tokens), "BABELSEARCH_THREADS": "1",
+           "BABELSEARCH_EMBED_BACKEND": "torch",  # the runtime of the test's own embedder
            "BABELSEARCH_CHUNK_OVERLAP": str(settings.chunk_overlap), "PYTHONPATH": str(ROOT)}  # fmt: skip
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "app.cli", "-v", "worker"], cwd=ROOT, env=env, stdout=out,
