@@ -16,6 +16,7 @@ from indexer.loaders.mail import load_eml, load_mbox
 from indexer.loaders.markup import load_html
 from indexer.loaders.office import load_odt, load_pptx, load_xlsx
 from indexer.loaders.pdf import load_pdf
+from indexer.loaders.rtf import load_rtf
 from indexer.loaders.tabular import load_csv, load_jsonl
 from indexer.loaders.text import load_markdown, load_text
 from indexer.loaders.word import load_docx
@@ -36,6 +37,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
         ".pptx",
         ".xlsx",
         ".odt",
+        ".rtf",
         ".csv",
         ".jsonl",
         ".eml",
@@ -191,6 +193,7 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".pptx": partial(load_pptx, limits=limits),
         ".xlsx": partial(load_xlsx, limits=limits),
         ".odt": partial(load_odt, limits=limits),
+        ".rtf": load_rtf,
         ".csv": partial(load_csv, text_field=text_field),
         ".jsonl": partial(load_jsonl, text_field=text_field),
         ".eml": partial(load_eml, load_member=member, depth=depth, max_depth=limits.max_archive_depth),

@@ -19,7 +19,7 @@ import docx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_office import odt_bytes, pptx_bytes, xlsx_bytes
+from test_office import RTF, odt_bytes, pptx_bytes, xlsx_bytes
 
 from indexer.errors import LoaderError
 from indexer.loaders import SUPPORTED_EXTENSIONS, load_file
@@ -89,6 +89,7 @@ SEEDS: dict[str, Callable[[], bytes]] = {
     ".pptx": lambda: pptx_bytes(),
     ".xlsx": lambda: xlsx_bytes(),
     ".odt": lambda: odt_bytes(),
+    ".rtf": lambda: RTF,
     ".zip": lambda: _archive("zip"),
     ".tar": lambda: _archive("w"),
     ".tgz": lambda: _archive("w:gz"),

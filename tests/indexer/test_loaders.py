@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 import pytest
 from pypdf import PdfWriter
-from test_office import odt_bytes, pptx_bytes, xlsx_bytes
+from test_office import RTF, odt_bytes, pptx_bytes, xlsx_bytes
 
 import indexer.loaders as loaders
 from indexer.errors import LoaderError, UnsupportedFileTypeError
@@ -325,6 +325,7 @@ SAMPLE_FILES = {
     "a.pptx": lambda: pptx_bytes(),
     "a.xlsx": lambda: xlsx_bytes(),
     "a.odt": lambda: odt_bytes(),
+    "a.rtf": lambda: RTF,
     "a.zip": lambda: archive_bytes("zip"),
     "a.tar": lambda: archive_bytes("w"),
     "a.tgz": lambda: archive_bytes("w:gz"),
@@ -471,5 +472,5 @@ def test_iter_files_walks_sorted_and_skips_hidden_and_unsupported(tmp_path: Path
 
 
 def test_supported_extensions() -> None:
-    assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".odt", ".csv",
-                                    ".jsonl", ".eml", ".mbox", ".zip", ".tar", ".tar.gz", ".tgz"}
+    assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".odt", ".rtf",
+                                    ".csv", ".jsonl", ".eml", ".mbox", ".zip", ".tar", ".tar.gz", ".tgz"}

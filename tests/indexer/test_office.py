@@ -126,3 +126,36 @@ def test_broken_office_files(tmp_path: Path, name: str, make, reason: str) -> No
     with pytest.raises(LoaderError) as caught:
         load_file(tmp_path / name)
     assert re.fullmatch(reason, caught.value.reason), caught.value.reason
+
+
+RTF = (
+    rb"{\rtf1\ansi\ansicpg1251\deff0{\fonttbl{\f0 Times;}}{\info{\title Memo}}\f0 Hello \b world\b0.\par "
+    rb"\'c2\'f7\'e5\'f0\'e0 \u1074?\u1077?\u1095?\u1077?\u1088?\u1086?\u1084?.\par}"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "title", "text"),
+    [
+        (RTF, "Memo", "Hello world.\nВчера вечером."),
+        (rb"{\rtf1\ansi Stra\'dfe und Caf\'e9.\par Zwei.}", "Straße und Café.", "Straße und Café.\nZwei."),
+    ],
+)
+def test_rtf_text_title_and_code_page(tmp_path: Path, data: bytes, title: str, text: str) -> None:
+    (tmp_path / "a.rtf").write_bytes(data)
+    [document] = load_file(tmp_path / "a.rtf")
+    assert (document.title, document.text) == (title, text)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"plain text, not RTF", r"not an RTF file \(it does not start with \{\\rtf\)"),
+        (rb"{\rtf1\ansi{\fonttbl{\f0 Times;}}}", "empty: no text"),
+    ],
+)
+def test_broken_rtf(tmp_path: Path, data: bytes, reason: str) -> None:
+    (tmp_path / "a.rtf").write_bytes(data)
+    with pytest.raises(LoaderError) as caught:
+        load_file(tmp_path / "a.rtf")
+    assert re.fullmatch(reason, caught.value.reason), caught.value.reason
