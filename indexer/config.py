@@ -53,6 +53,8 @@ class Settings:
     max_html_depth: int = _setting(256, "Deepest element nesting read in an HTML page or e-mail.")
     max_archive_depth: int = _setting(3, "Deepest nesting of archives (.zip, .tar, .tar.gz, .tgz) read inside "
                                       "archives.")
+    ocr_languages: str = _setting("", "Tesseract languages for images and scanned PDF pages, joined by '+' "
+                                  "(e.g. 'eng+rus+ara+chi_sim'); empty means every installed language pack.")
     nli_model: str = _setting(
         "builtin:nli", "NLI cross-encoder: 'builtin:nli' (shipped, offline), a Hub id or a local directory."
     )

@@ -3,11 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-# The browser test drives Debian's Chromium and the store tests start a throwaway PostgreSQL server from
-# Debian's binaries; install what is missing when we may (root on Debian).
+# The browser test drives Debian's Chromium, the store tests start a throwaway PostgreSQL server from
+# Debian's binaries and the OCR tests run Debian's Tesseract; install what is missing when we may (root on Debian).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver fonts-noto-cjk)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# OCR: Tesseract with the packs of the scripts the product reads (Latin, Cyrillic, Arabic, CJK, Devanagari).
+compgen -G "/usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata" >/dev/null \
+    || missing+=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-hin)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing ${missing[*]} for the browser and PostgreSQL tests..."
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \

@@ -14,6 +14,7 @@ from indexer.loaders.common import EMPTY_REASON
 from indexer.loaders.limits import LoadLimits, read_regular_file
 from indexer.loaders.mail import load_eml, load_mbox
 from indexer.loaders.markup import load_html
+from indexer.loaders.ocr import IMAGE_EXTENSIONS, load_image
 from indexer.loaders.office import load_odt, load_pptx, load_xlsx
 from indexer.loaders.pdf import load_pdf
 from indexer.loaders.rtf import load_rtf
@@ -42,6 +43,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
         ".jsonl",
         ".eml",
         ".mbox",
+        *IMAGE_EXTENSIONS,
         *ARCHIVE_EXTENSIONS,
     )
 )
@@ -188,7 +190,7 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".md": load_markdown,
         ".html": html,
         ".htm": html,
-        ".pdf": load_pdf,
+        ".pdf": partial(load_pdf, ocr_languages=limits.ocr_languages),
         ".docx": partial(load_docx, limits=limits),
         ".pptx": partial(load_pptx, limits=limits),
         ".xlsx": partial(load_xlsx, limits=limits),
@@ -199,6 +201,7 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".eml": partial(load_eml, load_member=member, depth=depth, max_depth=limits.max_archive_depth),
         ".mbox": partial(load_mbox, load_member=member, depth=depth, max_depth=limits.max_archive_depth),
         **dict.fromkeys(ARCHIVE_EXTENSIONS, archive),
+        **dict.fromkeys(IMAGE_EXTENSIONS, partial(load_image, languages=limits.ocr_languages)),
     }
     if extension not in loaders:
         kind = f"'{extension}'" if extension else "without an extension"

@@ -145,6 +145,8 @@ class LoaderWorker:
             bufsize=0,
             env=env,
             close_fds=True,
+            # Its own process group: a kill also stops the programs it runs (tesseract for OCR).
+            start_new_session=True,
         )
         weakref.finalize(self, _stop, proc)
         self._buffer, self._ready = b"", False
@@ -224,19 +226,26 @@ def _stop(proc: subprocess.Popen[bytes], force: bool = False) -> int | None:
     # Closing its input ends a healthy worker; one that does not end in a moment is killed.
     if proc.poll() is None:
         if force:
-            proc.kill()
+            _kill_group(proc)
         else:
             try:
                 if proc.stdin is not None:
                     proc.stdin.close()
                 proc.wait(timeout=2)
             except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
+                _kill_group(proc)
     rc = proc.wait()
     for stream in (proc.stdin, proc.stdout):
         if stream is not None:
             stream.close()
     return rc
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, AttributeError):
+        proc.kill()
 
 
 def _exit_reason(rc: int | None) -> str:

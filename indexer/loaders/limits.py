@@ -40,6 +40,7 @@ class LoadLimits:
         max_zip_members: most members in a zip-based file.
         max_html_depth: deepest element nesting of an HTML page.
         max_archive_depth: deepest nesting of archives in archives.
+        ocr_languages: Tesseract languages for images and scanned pages, joined by "+"; "" means all installed.
     """
 
     load_timeout_s: float = 60.0
@@ -50,6 +51,7 @@ class LoadLimits:
     max_zip_members: int = 10_000
     max_html_depth: int = 256
     max_archive_depth: int = 3
+    ocr_languages: str = ""
 
 
 def check_regular_file(path: Path, source_name: str) -> int:

@@ -16,28 +16,33 @@ from indexer.types import LoadedDocument
 logger = logging.getLogger(__name__)
 
 PDF_MIME = "application/pdf"
-NO_TEXT_REASON = "no extractable text (scanned PDF? OCR is not supported)"
+NO_TEXT_REASON = "no extractable text: no text layer, and no images to read by OCR"
 # Placeholder titles written by PDF producers (reportlab, print drivers) that name nothing.
 _PLACEHOLDER_TITLES = frozenset(("untitled", "untitled document", "title", "document"))
 
 
-def load_pdf(data: bytes, source_name: str) -> list[LoadedDocument]:
-    """Load the text layer of a PDF, pages separated by blank lines.
+def load_pdf(data: bytes, source_name: str, ocr_languages: str | None = "") -> list[LoadedDocument]:
+    """Load the text layer of a PDF, pages separated by blank lines; pages without one are read by OCR.
 
     Args:
         data: raw file content.
         source_name: display name of the file.
+        ocr_languages: Tesseract languages for pages without a text layer ("" every installed one);
+            None turns OCR off.
 
     Returns:
-        One document; the page count, author and creation date go into its metadata.
+        One document; the page count, the pages read by OCR, author and creation date go into its metadata.
 
     Raises:
-        LoaderError: if the PDF is corrupt, encrypted with a password, or has no text layer.
+        LoaderError: if the PDF is corrupt, encrypted with a password, or no page has text.
     """
     reader = _open(data, source_name)
     texts, failed = _page_texts(reader, source_name)
+    texts, ocr_pages = _ocr_blank_pages(reader, texts, source_name, ocr_languages)
     info = _info(reader)
     metadata: dict[str, Any] = {"pages": len(texts) + failed}
+    if ocr_pages:
+        metadata["ocr_pages"] = ocr_pages
     if failed:
         metadata["pages_failed"] = failed
     metadata.update({key: info[key] for key in ("author", "created") if info.get(key)})
@@ -75,6 +80,36 @@ def _page_texts(reader: PdfReader, source_name: str) -> tuple[list[str], int]:
     if failed and not texts:
         raise LoaderError(source_name, f"corrupt PDF: no page could be read ({failed} failed)")
     return texts, failed
+
+
+def _ocr_blank_pages(
+    reader: PdfReader, texts: list[str], source_name: str, languages: str | None
+) -> tuple[list[str], list[int]]:
+    # Pages whose text layer is blank (scans) are read from their images; the rest keep their layer.
+    if languages is None or len(texts) != len(reader.pages):
+        return texts, []
+    from indexer.loaders.ocr import OcrUnavailableError, ocr_image, resolve_languages
+
+    done: list[int] = []
+    missing: OcrUnavailableError | None = None
+    for number, page in enumerate(reader.pages, start=1):
+        if texts[number - 1].strip():
+            continue
+        try:
+            images = [image.image for image in page.images]
+            if not images:
+                continue
+            lang = resolve_languages(languages, source_name)
+            texts[number - 1] = "\n".join(ocr_image(image, lang, source_name) for image in images if image)
+            done.append(number)
+        except OcrUnavailableError as e:
+            missing = e
+            break
+        except (PyPdfError, ValueError, TypeError, KeyError, OSError) as e:
+            logger.warning("%s: page %d: its images cannot be read for OCR (%s)", source_name, number, e)
+    if missing is not None and not any(t.strip() for t in texts):
+        raise LoaderError(source_name, f"no text layer (a scanned PDF?); {missing.reason}") from missing
+    return texts, done
 
 
 def _info(reader: PdfReader) -> dict[str, str]:

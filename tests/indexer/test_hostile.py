@@ -280,7 +280,7 @@ CASES = [
         r"corrupt or unreadable PDF \(PdfReadError: startxref not found\)",
     ),
     Case("locked.pdf", _bytes(lambda: blank_pdf("secret")), "encrypted PDF: a password is needed to open it"),
-    Case("scan.pdf", _bytes(blank_pdf), r"no extractable text \(scanned PDF\? OCR is not supported\)"),
+    Case("scan.pdf", _bytes(blank_pdf), r"no extractable text: no text layer, and no images to read by OCR"),
 ]
 
 
