@@ -1,4 +1,4 @@
-"""Latency of NLI reranking: 20 candidates of about 150 tokens each (``python -m bench.rerank_latency``)."""
+"""Latency of NLI reranking: 20 candidates of about 130 tokens each (``python -m bench.rerank_latency``)."""
 
 from __future__ import annotations
 
@@ -55,8 +55,49 @@ def candidates(eval_dir: Path, n: int, tokens: int, tokenizer) -> tuple[str, lis
     return xquad.questions["en"][0].text, results
 
 
+RUNTIMES = {"torch": ("torch", "fp32"), "onnx-fp32": ("onnx", "fp32"), "onnx-int8": ("onnx", "int8")}
+
+
+def _time(fn, repeats: int) -> dict[str, float]:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(1000 * (time.perf_counter() - started))
+    return percentiles(times)
+
+
+def service_ms(args: argparse.Namespace, query: str, results: list[SearchResult]) -> dict[str, Any]:
+    """``SearchService.search(query, k=n, stance=True)`` against an index of exactly these passages, vs without stance.
+
+    The difference of the two p50s is the NLI stage inside the service (the product's runtime and threads).
+    """
+    import tempfile
+
+    from app.service import SearchService
+    from indexer.config import load_settings
+
+    with tempfile.TemporaryDirectory() as home:
+        folder = Path(home) / "docs"
+        folder.mkdir()
+        for n, r in enumerate(results):
+            (folder / f"{n}.txt").write_text(r.text, encoding="utf-8")
+        settings = load_settings(str(Path(home) / "index"), environ={}, threads=args.threads, rerank_budget_ms=10**6)
+        service = SearchService(settings)
+        try:
+            service.ingest([folder], "bench")
+            k = len(results)
+            plain = _time(lambda: service.search(query, k=k), args.repeats)
+            stance = _time(lambda: service.search(query, k=k, stance=True), args.repeats)
+            shown = service.search(query, k=k, stance=True).results
+        finally:
+            service.close()
+    return {"plain_ms": plain, "stance_ms": stance, "nli_p50_ms": stance["p50"] - plain["p50"], "scored": len(shown)}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Time ``rerank`` end to end (NLI scoring included).
+    """Time ``rerank`` end to end (NLI scoring included) in each runtime, and the stance stage inside the service.
 
     Args:
         args: the parsed command line.
@@ -64,32 +105,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     Returns:
         The measurements (``run_standalone`` adds the machine facts and writes them).
     """
-    nli = load_nli(args.model, args.cache_dir)
-    query, results = candidates(args.eval_dir, args.candidates, args.tokens, nli.tokenizer)
-    lengths = [len(nli.tokenizer(r.text)["input_ids"]) for r in results]
-    rerank(results, query, nli)  # warm-up
-    times = []
-    for _ in range(args.repeats):
-        started = time.perf_counter()
-        reranked = rerank(results, query, nli)
-        times.append(1000 * (time.perf_counter() - started))
-    assert len(reranked) == len(results)
-    stats = percentiles(times)
-    logger.info(
-        "rerank of %d candidates (%.0f tokens each): p50 %.0f ms, p95 %.0f ms (%d threads)",
-        len(results),
-        np.mean(lengths),
-        stats["p50"],
-        stats["p95"],
-        args.threads,
-    )
+    runtimes, query, results, lengths = {}, "", [], []
+    for name in args.runtimes:
+        backend, quant = RUNTIMES[name]
+        nli = load_nli(args.model, args.cache_dir, backend, quant, threads=args.threads)
+        if not results:
+            query, results = candidates(args.eval_dir, args.candidates, args.tokens, nli.tokenizer)
+            lengths = [len(nli.tokenizer(r.text)["input_ids"]) for r in results]
+        runtimes[name] = _time(lambda nli=nli: rerank(results, query, nli), args.repeats)
+        logger.info("rerank of %d candidates with %s: p50 %.0f ms", len(results), name, runtimes[name]["p50"])
+        del nli
+    service = service_ms(args, query, results) if args.service else None
+    first = next(iter(runtimes.values()))
     return {
         "model": args.model,
         "candidates": len(results),
         "mean_tokens": float(np.mean(lengths)),
         "repeats": args.repeats,
         "threads": args.threads,
-        "ms": stats,
+        "ms": first,
+        "runtimes": runtimes,
+        "service": service,
     }
 
 
@@ -97,8 +133,10 @@ def _parser() -> argparse.ArgumentParser:
     """The shared options plus this benchmark's own: the candidates and their length, and the repeats."""
     p = standalone_parser("rerank_latency", __doc__)
     p.add_argument("--candidates", type=int, default=20)
-    p.add_argument("--tokens", type=int, default=150)
+    p.add_argument("--tokens", type=int, default=130)
     p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--runtimes", type=lambda v: v.split(","), default=list(RUNTIMES), help=",".join(RUNTIMES))
+    p.add_argument("--service", action=argparse.BooleanOptionalAction, default=True, help="also time the service")
     return p
 
 

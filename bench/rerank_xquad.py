@@ -5,7 +5,9 @@
    the question as it is, or the template "This text is about {query}.".
 2. Claims: English XNLI hypotheses (held-out ids) against the held-out premises of one language. The gold
    premise supports, contradicts or is neutral to the claim; we report its rank with and without reranking,
-   by label, and whether its stance is right.
+   by label (``decisive``: supporting and contradicting premises together), and whether its stance is right.
+3. ``product@w`` rows: only queries that read as claims are reordered (questions keep the vector order), and the
+   share of XQuAD questions and XNLI hypotheses that the product reads as claims.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from app.claims import is_claim
 from app.rerank import DEFAULT_WEIGHT, KEYWORD_TEMPLATE, combine, hypothesis
 from bench.data import load_xquad
 from bench.env import load_direct_model, run_standalone, standalone_parser
 from bench.nli_xnli import held_out_pairs
 from indexer.model_build import ensure_default_model
 from indexer.nli import LABELS, NliModel, load_nli
+from indexer.nli.data import calibration_split
 
 logger = logging.getLogger(__name__)
 WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -91,15 +95,40 @@ def nli_probs(
     return nli.predict(premises, hyps, batch_size=16).reshape(*rows.shape, len(LABELS))
 
 
-def weight_grid(rows: np.ndarray, scores: np.ndarray, probs: np.ndarray, gold: np.ndarray) -> dict[str, dict]:
-    """Metrics for each weight of the two combinations: p(entail)+p(contradict) ("decisive") and p(entail) alone."""
+def weight_grid(
+    rows: np.ndarray, scores: np.ndarray, probs: np.ndarray, gold: np.ndarray, claims: np.ndarray | None = None
+) -> dict[str, dict]:
+    """Metrics for each weight of the two combinations: p(entail)+p(contradict) ("decisive") and p(entail) alone.
+
+    ``product@w`` is what the product does: the decisive combination for the queries that read as claims
+    (``claims``, from :func:`app.claims.is_claim`), the vector order for questions and keywords.
+    """
     out = {}
+    claims = np.ones(len(rows), dtype=bool) if claims is None else claims
     for w in WEIGHTS:
         flat = probs.reshape(-1, 3)
         decisive = combine(scores.reshape(-1), flat, w).reshape(scores.shape)
         out[f"decisive@{w}"] = summarize(gold_ranks(decisive, rows, gold))
         out[f"entail@{w}"] = summarize(gold_ranks(scores + w * probs[..., 0], rows, gold))
+        out[f"product@{w}"] = summarize(gold_ranks(np.where(claims[:, None], decisive, scores), rows, gold))
     return out
+
+
+def query_kinds(eval_dir) -> dict[str, dict[str, float]]:
+    """Share of XQuAD questions (12 languages) and XNLI-dev hypotheses (15) that read as claims, in percent."""
+    from indexer.nli.data import XNLI_LANGUAGES, read_xnli
+
+    xquad = load_xquad(eval_dir)
+    questions = {lang: [q.text for q in qs] for lang, qs in xquad.questions.items()}
+    hyps = {lang: sorted({p.hypothesis for p in read_xnli(eval_dir / "xnli-dev", (lang,))}) for lang in XNLI_LANGUAGES}
+
+    def share(texts: list[str]) -> float:
+        return round(100 * float(np.mean([is_claim(t) for t in texts])), 2)
+
+    return {
+        "xquad_questions": {k: share(v) for k, v in questions.items()},
+        "xnli_hypotheses": {k: share(v) for k, v in hyps.items()},
+    }
 
 
 def xquad_part(args: argparse.Namespace, encoder, nli: NliModel) -> dict:
@@ -113,8 +142,9 @@ def xquad_part(args: argparse.Namespace, encoder, nli: NliModel) -> dict:
     for lang in args.langs:
         corpus = xquad.paragraphs[lang]
         rows, scores = retrieve(encoder, queries, corpus, args.k)
+        claims = np.array([is_claim(q) for q in queries])
         out[lang] = {
-            name: weight_grid(rows, scores, nli_probs(nli, rows, corpus, queries, template), gold)
+            name: weight_grid(rows, scores, nli_probs(nli, rows, corpus, queries, template), gold, claims)
             for name, template in TEMPLATES.items()
         }
         logger.info(
@@ -129,6 +159,8 @@ def xquad_part(args: argparse.Namespace, encoder, nli: NliModel) -> dict:
 def claims_part(args: argparse.Namespace, encoder, nli: NliModel) -> dict:
     """XNLI claims: English hypotheses against the held-out premises of each language."""
     held = held_out_pairs(args.eval_dir / "xnli-dev")
+    if args.claim_ids != "all":  # weights are chosen on the calibration half and reported on the other half
+        held = calibration_split(held)[0 if args.claim_ids == "calibration" else 1]
     english = [p for p in held if p.lang == "en"]
     rng = np.random.default_rng(0)
     claims = [
@@ -145,10 +177,15 @@ def claims_part(args: argparse.Namespace, encoder, nli: NliModel) -> dict:
         queries = [c.hypothesis for c in claims]
         rows, scores = retrieve(encoder, queries, corpus, args.k)
         probs = nli_probs(nli, rows, corpus, queries, None)
+        claim = np.array([is_claim(q) for q in queries])
         out[lang] = {"stance_accuracy": _stance_accuracy(rows, probs, gold, labels), "by_label": {}}
         for y, name in enumerate(LABELS):
             sel = labels == y
-            out[lang]["by_label"][name] = weight_grid(rows[sel], scores[sel], probs[sel], gold[sel])
+            out[lang]["by_label"][name] = weight_grid(rows[sel], scores[sel], probs[sel], gold[sel], claim[sel])
+        decides = labels != LABELS.index("neutral")
+        out[lang]["by_label"]["decisive"] = weight_grid(
+            rows[decides], scores[decides], probs[decides], gold[decides], claim[decides]
+        )
     return out
 
 
@@ -173,15 +210,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """
     started = time.perf_counter()
     encoder = load_direct_model(str(ensure_default_model(args.cache_dir)))
-    nli = load_nli(args.model, args.cache_dir)
+    nli = load_nli(args.model, args.cache_dir, args.backend, args.quant, threads=args.threads)
     return {
         "model": args.model,
         "k": args.k,
         "questions": args.questions,
         "claims": args.claims,
+        "claim_ids": args.claim_ids,
         "default_weight": DEFAULT_WEIGHT,
-        "xquad": xquad_part(args, encoder, nli),
+        "xquad": xquad_part(args, encoder, nli) if args.questions else {},
         "claims_check": claims_part(args, encoder, nli),
+        "query_kinds": query_kinds(args.eval_dir),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -194,6 +233,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=int, default=30, help="English XQuAD questions (seeded sample)")
     p.add_argument("--claims", type=int, default=150, help="English XNLI claims (seeded sample of held-out ids)")
     p.add_argument("--k", type=int, default=10, help="candidates reranked per query")
+    p.add_argument(
+        "--claim-ids",
+        choices=("evaluation", "calibration", "all"),
+        default="evaluation",
+        help="which half of the held-out XNLI ids the claims come from",
+    )
+    p.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"), help="runtime of builtin:nli")
+    p.add_argument("--quant", default="int8", choices=("int8", "fp32"), help="ONNX weights of builtin:nli")
     return p
 
 

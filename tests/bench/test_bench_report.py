@@ -90,10 +90,10 @@ def test_nli_section_shows_every_part_from_the_result_files(tmp_path: Path) -> N
     assert "| **average** | 67.8 | 61.2 |" in section
     assert "Average accuracy over the languages: 67.8 %. With the premise in the language" in section
     # XQuAD with and without reranking at the recorded weight, and the claim check.
-    assert "| de | 80.0 | 85.5 | 83.3 | 87.2 | 86.7 | 88.0 |" in section
+    assert "| de | 80.0 | 85.5 | 83.3 | 87.2 | 86.7 | 88.0 | 87.2 |" in section
     assert "| **0.05** (product) | 83.3 | 87.2 | 86.7 | 88.0 |" in section
     assert "| de | 56.0 | 80.0 → 82.9 | 80.0 → 53.1 | 41 / 32 |" in section
-    assert "20 candidates of 126 tokens on average, 2 torch thread(s)" in section
+    assert "20 candidates of 126 tokens on average, 2 thread(s)" in section
     assert "p50 4,523 ms, p95 4,574 ms" in section
 
 
@@ -143,3 +143,29 @@ def test_standalone_result_file_keeps_the_measurements_and_adds_the_run_facts(tm
     assert data["name"] == "nli_xnli" and data["model"] == "builtin:nli" and data["max_ids"] == 3
     assert data["seconds"] == 1.0 and data["wall_s"] >= 0 and data["command"]
     assert data["machine"]["torch_threads"] >= 1 and data["machine"]["versions"]["torch"]
+
+
+def test_nli_section_shows_badges_runtimes_and_query_kinds(tmp_path: Path) -> None:
+    results = _fake_results()
+    badge = {"precision": 0.9, "coverage": 0.25, "n": 400}
+    results["nli_xnli"] |= {
+        "badge_threshold": 0.83,
+        "badges": {"all": badge | {"n": 800}, "de": badge, "de-en": badge | {"precision": 0.8, "coverage": 0.1}},
+        "badges_cross": {"precision": 0.8, "coverage": 0.1, "n": 400},
+    }
+    results["rerank_latency"] |= {
+        "runtimes": {
+            "torch": {"p50": 1000.0, "p95": 1100.0},
+            "onnx-int8": {"p50": 400.0, "p95": 450.0},
+        },
+        "service": {"plain_ms": {"p50": 30.0}, "stance_ms": {"p50": 450.0}, "nli_p50_ms": 420.0, "scored": 20},
+    }
+    results["rerank_xquad"]["query_kinds"] = {
+        "xquad_questions": {"en": 1.0, "th": 3.0},
+        "xnli_hypotheses": {"en": 98.0, "th": 86.0},
+    }
+    section = _report(tmp_path, results)
+    assert "at least 0.83" in section and "| de | 90.0 | 25.0 | 80.0 | 10.0 |" in section
+    assert "| **all** | 90.0 | 25.0 | 80.0 | 10.0 |" in section
+    assert "| onnx-int8 | 400 | 450 | 2.50 |" in section and "the NLI stage takes 420 ms" in section
+    assert "2.0 % of the XQuAD questions" in section and "lowest 86.0 %" in section
