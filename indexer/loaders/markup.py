@@ -6,6 +6,7 @@ import re
 import warnings
 
 from bs4 import BeautifulSoup, CData, MarkupResemblesLocatorWarning, NavigableString, PageElement, Tag
+from lxml import etree
 
 from indexer.errors import LoaderError
 from indexer.loaders.common import clip_title, make_document, sniff_unicode
@@ -14,6 +15,7 @@ from indexer.types import LoadedDocument
 HTML_MIME = "text/html"
 #: Deepest element nesting read by default (libxml2's own default bound for XML).
 MAX_DEPTH = 256
+_LIBXML2_DEPTH = 256
 
 # Elements whose content is never document text.
 _DROP = ("script", "style", "nav", "noscript", "template", "iframe", "svg", "canvas", "head")
@@ -139,6 +141,7 @@ def load_html(data: bytes, source_name: str, max_depth: int = MAX_DEPTH) -> list
     Raises:
         LoaderError: if the page has no text or nests deeper than ``max_depth``.
     """
+    _check_depth(data, source_name, max_depth)
     soup, encoding = parse_html(data)
     title = html_title(soup)
     metadata: dict[str, str] = {}
@@ -152,3 +155,22 @@ def load_html(data: bytes, source_name: str, max_depth: int = MAX_DEPTH) -> list
         metadata["encoding"] = encoding
     text = soup_text(soup, source_name, max_depth)
     return [make_document(text, source_name, HTML_MIME, title=title, metadata=metadata)]
+
+
+def _check_depth(data: bytes, source_name: str, max_depth: int) -> None:
+    # libxml2 parses in C in milliseconds and stops at its own depth bound; Beautiful Soup builds its tree
+    # in Python and needs 7 s for 200,000 nested elements before its own check could refuse them.
+    parser = etree.HTMLParser(recover=True, huge_tree=max_depth > _LIBXML2_DEPTH)
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.LxmlError, ValueError):
+        return  # Beautiful Soup copes with what libxml2 refuses outright; its own check still applies
+    too_deep = any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
+    if not too_deep and root is not None:
+        depth = deepest = 0
+        for event, _ in etree.iterwalk(root, events=("start", "end")):
+            depth += 1 if event == "start" else -1
+            deepest = max(deepest, depth)
+        too_deep = deepest > max_depth
+    if too_deep:
+        raise LoaderError(source_name, f"HTML nested deeper than {max_depth} elements (max_html_depth)")
