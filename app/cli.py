@@ -64,7 +64,9 @@ def _parser() -> argparse.ArgumentParser:
 
     nli = sub.add_parser("nli", help="label premise<TAB>hypothesis pairs: entailment / neutral / contradiction, "
                          "and the stance shown (unclear when not confident)")
-    nli.add_argument("pairs", type=Path, help="a TSV file, one 'premise<TAB>hypothesis' pair per line")
+    nli.add_argument("pairs", type=Path, nargs="?", help="a TSV file, one 'premise<TAB>hypothesis' pair per line")
+    nli.add_argument("--prepare", action="store_true",
+                     help="only load the model (the built-in one is exported to ONNX Runtime once, on first use)")
     nli.add_argument("--json", action="store_true")
 
     sub.add_parser("collections", help="list collections").add_argument("--json", action="store_true")
@@ -193,6 +195,12 @@ def cmd_similar(service: SearchService, args: argparse.Namespace) -> int:
 
 def cmd_nli(service: SearchService, args: argparse.Namespace) -> int:
     """``babelsearch nli``."""
+    if args.prepare:
+        nli = service.nli
+        print(f"{nli.name} ready ({getattr(nli, 'quant', 'torch')}); badges from p >= {nli.badge_threshold:.2f}")
+        return 0
+    if args.pairs is None:
+        raise BabelSearchError("babelsearch nli: give a TSV file of 'premise<TAB>hypothesis' lines, or --prepare")
     pairs = []
     for n, line in enumerate(args.pairs.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():

@@ -9,6 +9,8 @@ if [ "$chunks" = "0" ]; then
     echo "Empty index: ingesting data/sample/ (the first run also builds the offline model)..."
     .venv/bin/babelsearch ingest data/sample --collection sample
 fi
+# Stance is on by default: prepare the NLI model now (its ONNX export runs once) rather than in the first search.
+.venv/bin/babelsearch nli --prepare
 # Uploads are ingested by this worker. Both run in the background so that a signal reaches the trap at once;
 # whichever stops first (Ctrl-C, a crash) takes the other down. A job cut short resumes at the next start.
 .venv/bin/babelsearch -v worker --concurrency 1 &

@@ -102,6 +102,8 @@ def test_cli_search_rerank_json_and_nli_pairs(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [x["label"] for x in lines] == ["entailment", "contradiction", "neutral"]
     assert [x["stance"] for x in lines] == ["supports", "contradicts", "neutral"]
+    assert cli.main(["nli", "--prepare"]) == 0 and "keyword-nli ready" in capsys.readouterr().out
+    assert cli.main(["nli"]) == 1 and "--prepare" in capsys.readouterr().err
     bad = tmp_path / "bad.tsv"
     bad.write_text("only one column\n", "utf-8")
     assert cli.main(["nli", str(bad)]) == 1
