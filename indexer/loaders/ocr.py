@@ -58,7 +58,9 @@ def load_image(data: bytes, source_name: str, languages: str = "") -> list[Loade
             raise LoaderError(source_name, f"image too large: {image.width * image.height:,} pixels, over the "
                                            f"limit of {MAX_PIXELS:,} (a decompression bomb?)")  # fmt: skip
         frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as e:
+    except UnidentifiedImageError as e:
+        raise LoaderError(source_name, "not a readable image (unknown or broken image format)") from e
+    except (Image.DecompressionBombError, OSError, ValueError, SyntaxError) as e:
         raise LoaderError(source_name, f"not a readable image ({type(e).__name__}: {e})") from e
     lang = resolve_languages(languages, source_name)
     pages = [ocr_image(frame, lang, source_name) for frame in frames]

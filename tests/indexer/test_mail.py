@@ -38,7 +38,8 @@ def zip_of(members: dict[str, bytes]) -> bytes:
 def test_attachments_are_child_documents(tmp_path: Path) -> None:
     forwarded = message("Weitergeleitet", DE)
     mail = message("Report", "See the attached files.", {
-        "notes.txt": RU.encode(), "photo.jpg": b"\xff\xd8\xff", "../../etc/x.md": b"# Titel\n\nText.",
+        "notes.txt": RU.encode(), "photo.jpg": b"\xff\xd8\xff", "invite.ics": b"BEGIN:VCALENDAR",
+        "../../etc/x.md": b"# Titel\n\nText.",
         "bundle.zip": zip_of({"inner/a.txt": DE.encode()}), "broken.pdf": b"%PDF-1.4 broken",
     })  # fmt: skip
     mail.add_attachment(forwarded)
@@ -49,12 +50,13 @@ def test_attachments_are_child_documents(tmp_path: Path) -> None:
         ("mail.eml/notes.txt", RU),
         ("mail.eml/.._.._etc_x.md", "# Titel\n\nText."),
         ("mail.eml/bundle.zip/inner/a.txt", DE),
-        ("mail.eml/message-6.eml", DE),
+        ("mail.eml/message-7.eml", DE),
     ]
     assert all(d.metadata["attachment_of"] == "mail.eml" for d in documents[1:])
-    # Pictures are not documents (no note); a broken PDF is.
+    # Unsupported types are left out silently; supported ones that fail are noted (images are read by OCR).
     assert documents[0].metadata[SKIPPED_KEY] == [
-        "broken.pdf: corrupt or unreadable PDF (PdfStreamError: Stream has ended unexpectedly)"
+        "photo.jpg: not a readable image (unknown or broken image format)",
+        "broken.pdf: corrupt or unreadable PDF (PdfStreamError: Stream has ended unexpectedly)",
     ]
 
 
