@@ -62,7 +62,7 @@ def docx_zip(path: Path, document_xml: Callable[[io.RawIOBase], None] | bytes, e
             else:
                 document_xml(member)
         for n in range(extra_members):
-            out.writestr(f"customXml/item{n}.xml", b"<a/>")
+            out.writestr(f"extra/part{n}.xml", b"<a/>")
     return path
 
 
