@@ -47,9 +47,9 @@ def _live(service: SearchService, job_id: int, key: str) -> None:
     except BabelSearchError as e:
         show_error(e)
         return
-    _show(service, job, key)
     if job.finished:
-        st.rerun()  # leave the refreshing view for the final report
+        st.rerun()  # leave the refreshing view: the whole page shows the final report
+    _show(service, job, key)
 
 
 def _show(service: SearchService, job: JobInfo, key: str) -> None:
