@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = load_settings()
     config = read_config(args.weights_dir)
-    held = held_out_pairs(args.xnli_dir, config["training"]["options"])
+    options = config["training"]["options"]
+    held = held_out_pairs(args.xnli_dir, options, options.get("max_ids"))
     calibration = calibration_split(held)[0]
     nli = load_nli(
         BUILTIN,

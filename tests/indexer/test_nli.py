@@ -270,8 +270,9 @@ def test_training_command_runs_end_to_end(tmp_path: Path, real_model_dir: Path) 
     assert main(args) == 0
     config = read_config(out)
     assert config["n_layers"] == 1 and set(config["heldout"]) >= {"en", "de", "xx-en", "avg"}
-    # 20 ids: 4 held out, 2 for calibration, 14 trained in 2 languages; cross pairs have the English hypothesis.
-    assert config["training"]["pairs"] == {"xnli": 28, "xnli-cross": 14, "snli": 20, "sick": 10}
+    # 20 ids: 4 held out, 16 trained in 2 languages; the cross pairs have the English hypothesis.
+    assert config["training"]["pairs"] == {"xnli": 32, "xnli-cross": 16, "snli": 20, "sick": 10}
+    assert config["calibration"]["ids"] == 2  # half of the held-out ids
     assert 0.25 <= config["temperature"] <= 10 and 0.34 <= config["badge_threshold"] <= 1.0
     # This model also joins e5 sentence features to the head: check that path batches correctly too.
     nli = load_builtin(real_model_dir.parent, out, real_model_dir)
