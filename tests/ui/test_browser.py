@@ -261,6 +261,7 @@ def test_upload_search_open_and_browse(page, files: list[Path]) -> None:
     page.get_by_text("scan.pdf").first.wait_for()
     page.get_by_role("button", name="Ingest").click()
     page.get_by_text("5 added").wait_for(timeout=INGEST_WAIT_MS)
+    expect(page.locator('[data-testid="stTable"]')).to_have_count(1)  # the live view has given way to the report
     status = {row[0]: row[1] for row in _table_rows(page.locator('[data-testid="stTable"]'))}
     assert status == {name: "added" for name in DOCUMENTS} | {"scan.pdf": "failed"}
     _shot(page, "upload", 1150)
@@ -271,6 +272,8 @@ def test_upload_search_open_and_browse(page, files: list[Path]) -> None:
         "residents of the flooded old town of Passau were rescued by boat"
     )
     page.get_by_label("Search in any language").press("Enter")
+    # The worker ingested the upload: this first search loads the model in the UI process.
+    page.get_by_text(re.compile(r"^\d+ passages in")).wait_for(timeout=INGEST_WAIT_MS)
     found = int(page.get_by_text(re.compile(r"^\d+ passages in")).inner_text().split()[0])
     assert found >= 6  # every document, the German one possibly in several passages
     page.get_by_role("button", name="Open document").nth(found - 1).wait_for()  # results arrive one by one
