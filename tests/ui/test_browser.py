@@ -235,19 +235,16 @@ def _sidebar_toggle(page, label: str) -> None:
 
 
 def _check_stance(page) -> None:
-    # Stance is checked by default: every result carries a badge, a confident stance with its probability or
+    # With the stance check on, every result carries a badge: a confident stance with its probability, or
     # "unclear"; switching the check off removes them.
     badges = re.compile(r"^((supports|contradicts|neutral) · \d+ %|unclear)$")
+    _sidebar_toggle(page, "Check stance (NLI)")
     page.get_by_text(badges).first.wait_for(timeout=INGEST_WAIT_MS)
     page.get_by_role("button", name="Open document").first.wait_for()
     assert _no_horizontal_scroll(page)
     _shot(page, "search-stance", 1500)
     _sidebar_toggle(page, "Check stance (NLI)")
-    _sidebar_toggle(page, "Rerank claims by stance")
     page.get_by_text(badges).first.wait_for(state="detached", timeout=INGEST_WAIT_MS)
-    _sidebar_toggle(page, "Check stance (NLI)")
-    _sidebar_toggle(page, "Rerank claims by stance")
-    page.get_by_text(badges).first.wait_for(timeout=INGEST_WAIT_MS)
 
 
 def test_upload_search_open_and_browse(page, files: list[Path]) -> None:

@@ -66,7 +66,7 @@ def test_filters_reach_the_service(open_page: Callable[..., AppTest], fake: Fake
     assert not at.exception
     search = [c for c in fake.calls if c[0] == "search"][-1][2]
     assert search == {"k": 5, "collections": None, "languages": ["ar"], "mimes": ["text/plain"], "balanced": True,
-                      "hybrid": False, "other_languages": False, "rerank": True, "stance": True}  # fmt: skip
+                      "hybrid": False, "other_languages": False, "rerank": False, "stance": False}  # fmt: skip
     assert len(_result_captions(at)) == 1
 
 

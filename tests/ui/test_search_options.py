@@ -132,16 +132,16 @@ def test_stance_badges_with_probabilities(open_page: Callable[..., AppTest], fak
     shown = _markdown(at)
     for badge in (":green-badge[supports · 91 %]", ":red-badge[contradicts · 97 %]", ":blue-badge[neutral · 80 %]"):
         assert badge in shown
-    at = _search(open_page, FakeService(), stance=False, rerank=False)
-    assert "badge" not in _markdown(at)  # no stance check, no badge
+    assert "badge" not in _markdown(_search(open_page, FakeService()))  # no stance check, no badge
 
 
-def test_stance_is_checked_by_default_and_unclear_has_no_number(
+def test_stance_is_off_by_default_and_unclear_has_no_number(
     open_page: Callable[..., AppTest], fake: FakeService
 ) -> None:
+    # Off until NLI scoring fits the latency budget (BENCHMARKS.md, NLI latency).
     at = _search(open_page, fake)
-    assert at.toggle(key="stance").value is True and at.toggle(key="rerank").value is True
-    assert _last_search(fake)["stance"] is True and ":green-badge[supports · 91 %]" in _markdown(at)
+    assert at.toggle(key="stance").value is False and at.toggle(key="rerank").value is False
+    assert _last_search(fake)["stance"] is False and "badge" not in _markdown(at)
     unclear = replace(fake._result(1, 1, "flood"), stance="unclear", p_entail=0.4, p_neutral=0.35, p_contradict=0.25)
     assert stance_badge(unclear) == ":gray-badge[unclear]"
 
@@ -153,8 +153,8 @@ def test_rerank_shows_the_services_order(open_page: Callable[..., AppTest], fake
 
 
 def test_stance_filter_hides_other_stances(open_page: Callable[..., AppTest], fake: FakeService) -> None:
-    at = _search(open_page, fake, stance=False, rerank=False)
-    assert at.multiselect(key="stance_filter").disabled  # nothing to filter without the stance check
+    at = _search(open_page, fake)
+    assert at.multiselect(key="stance_filter").disabled  # nothing to filter before the stance check
     at.toggle(key="stance").set_value(True).run()
     at.multiselect(key="stance_filter").set_value(["contradicts"]).run()
     assert not at.exception
