@@ -97,6 +97,20 @@ def _search(page, query: str, timeout_s: float = WAIT_MS / 1000) -> float:
     raise AssertionError(f"no results for {query!r} in {timeout_s:.0f} s")
 
 
+def _attach(page, files: list[Path]) -> None:
+    """Give the uploader the files; a rerun still replacing the widget can drop them, so try again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(3):
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(f) for f in files])
+        try:
+            page.get_by_text(re.compile(r"^report-\d\d\.txt")).first.wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the uploader never showed the files")
+
+
 def _new_collection(page, name: str) -> None:
     field = page.get_by_label("New collection name")
     if not field.is_visible():
@@ -109,7 +123,7 @@ def _new_collection(page, name: str) -> None:
 def test_search_answers_while_an_upload_job_runs_and_a_reload_keeps_the_progress(
     app: tuple[str, Path], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, home = app
     files = []
@@ -128,8 +142,7 @@ def test_search_answers_while_an_upload_job_runs_and_a_reload_keeps_the_progress
         # A uploads 30 files into a new collection: a background job.
         _goto(a, "Upload")
         _new_collection(a, "bulk")
-        a.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(f) for f in files])
-        a.get_by_text(re.compile(r"^report-\d\d\.txt")).first.wait_for()
+        _attach(a, files)
         a.get_by_role("button", name="Ingest").click()
         a.get_by_text(re.compile(r"Job 1 · (queued|running)")).wait_for()
 
@@ -145,6 +158,7 @@ def test_search_answers_while_an_upload_job_runs_and_a_reload_keeps_the_progress
         a.reload()
         a.get_by_text(re.compile(r"Job 1 · ")).wait_for()
         a.get_by_text(f"{N_FILES} added").wait_for(timeout=JOB_WAIT_MS)
+        expect(a.locator('[data-testid="stTable"]')).to_have_count(1)
         rows = _table_rows(a.locator('[data-testid="stTable"]'))
         assert sorted(r[0] for r in rows) == sorted(f.name for f in files)
         assert {r[1] for r in rows} == {"added"}
