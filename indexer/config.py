@@ -65,10 +65,14 @@ class Settings:
     embed_backend: str = _setting("auto", "Embedding runtime: 'auto' (ONNX Runtime where installed, else torch), "
                                   "'onnx' or 'torch'. An index is searched only with the runtime it was built with.")
     embed_quant: str = _setting("int8", "ONNX embedding weights: 'int8' (quantised, faster) or 'fp32'.")
+    nli_backend: str = _setting("auto", "Runtime of the built-in NLI model: 'auto' (ONNX Runtime where installed, "
+                                "else torch), 'onnx' or 'torch'.")
+    nli_quant: str = _setting("int8", "ONNX NLI weights: 'int8' (quantised, faster) or 'fp32'.")
 
     def __post_init__(self) -> None:
         # Fail at start-up, naming the choices, rather than at the first embedding.
-        choices = {"embed_backend": ("auto", "onnx", "torch"), "embed_quant": ("int8", "fp32")}
+        choices = {"embed_backend": ("auto", "onnx", "torch"), "embed_quant": ("int8", "fp32"),
+                   "nli_backend": ("auto", "onnx", "torch"), "nli_quant": ("int8", "fp32")}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(valid)}")
