@@ -138,6 +138,8 @@ def cli_check(product: ProductSystem, xquad: XQuAD, home: Path, pair: tuple[str,
            "--k", "10"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")}
     env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
+    # The benchmark's index is embedded by its shared torch embedder: the CLI must search with the same runtime.
+    env["BABELSEARCH_EMBED_BACKEND"] = "torch"
     if threads:
         env["BABELSEARCH_THREADS"] = str(threads)
     started = time.perf_counter()
