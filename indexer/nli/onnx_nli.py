@@ -23,7 +23,7 @@ from indexer.errors import ModelUnavailableError
 from indexer.nli.base import LABELS, NliModel, check_pairs
 from indexer.nli.builtin import CrossEncoderNli
 from indexer.nli.calibrate import softmax
-from indexer.nli.model import length_batches
+from indexer.nli.model import length_batches, pad_batch
 
 logger = logging.getLogger(__name__)
 
@@ -136,13 +136,9 @@ class OnnxCrossEncoderNli(NliModel):
         ids = self.tokenizer(list(premises), list(hypotheses), truncation="longest_first", max_length=self.max_length)[
             "input_ids"
         ]
-        pad = self.tokenizer.pad_token_id
         for index in length_batches([len(t) for t in ids], batch_size * 512, batch_size):
-            longest = max(len(ids[i]) for i in index)
-            batch = np.full((len(index), longest), pad, dtype=np.int64)
-            mask = np.zeros((len(index), longest), dtype=np.int64)
-            for row, i in enumerate(index.tolist()):
-                batch[row, : len(ids[i])], mask[row, : len(ids[i])] = ids[i], 1
-            logits = self.session.run(["logits"], {"input_ids": batch, "attention_mask": mask})[0]
+            batch, mask = pad_batch([ids[i] for i in index], self.tokenizer.pad_token_id)
+            feed = {"input_ids": batch.numpy(), "attention_mask": mask.numpy().astype(np.int64)}
+            logits = self.session.run(["logits"], feed)[0]
             out[index] = softmax(logits, self.temperature)
         return out
