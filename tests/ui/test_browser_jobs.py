@@ -97,18 +97,33 @@ def _search(page, query: str, timeout_s: float = WAIT_MS / 1000) -> float:
     raise AssertionError(f"no results for {query!r} in {timeout_s:.0f} s")
 
 
+def _wait_idle(page, timeout_ms: float = WAIT_MS) -> None:
+    """Wait until the app's script has finished its run (a widget changed mid-run can be replaced and lose input)."""
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout_ms)
+
+
 def _attach(page, files: list[Path]) -> None:
-    """Give the uploader the files; a rerun still replacing the widget can drop them, so try again."""
+    """Give the uploader the files and wait until the server has them (the Ingest button is enabled).
+
+    A rerun still replacing the widget can drop the files, so it tries again; on failure the message says what the
+    page showed.
+    """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    ingest = page.get_by_role("button", name="Ingest")
     for _ in range(3):
+        _wait_idle(page)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(f) for f in files])
         try:
-            page.get_by_text(re.compile(r"^report-\d\d\.txt")).first.wait_for(timeout=20_000)
-            return
+            page.get_by_text(re.compile(r"^report-\d\d\.txt")).first.wait_for(timeout=30_000)
+            _wait_idle(page)
+            if ingest.is_enabled():
+                return
         except PlaywrightTimeout:
             continue
-    raise AssertionError("the uploader never showed the files")
+    page.screenshot(path=str(Path(os.environ.get("PYTEST_SHOT_DIR", "/tmp")) / "upload-attach.png"), full_page=True)
+    shown = page.locator('[data-testid="stMain"]').inner_text()[:1500]
+    raise AssertionError(f"the uploader never took the files; the page showed:\n{shown}")
 
 
 def _new_collection(page, name: str) -> None:
@@ -118,6 +133,7 @@ def _new_collection(page, name: str) -> None:
         page.get_by_role("option", name="+ New collection…").click()
     field.fill(name)
     field.press("Enter")
+    _wait_idle(page)
 
 
 def test_search_answers_while_an_upload_job_runs_and_a_reload_keeps_the_progress(
