@@ -6,7 +6,9 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 # The browser test drives Debian's Chromium, the store tests start a throwaway PostgreSQL server from
 # Debian's binaries and the OCR tests run Debian's Tesseract; install what is missing when we may (root on Debian).
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver fonts-noto-cjk)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+# Screenshots and OCR test pages of CJK text need the CJK fonts, whether or not Chromium was there already.
+compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK*" >/dev/null || missing+=(fonts-noto-cjk)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # OCR: Tesseract with the packs of the scripts the product reads (Latin, Cyrillic, Arabic, CJK, Devanagari).
 compgen -G "/usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata" >/dev/null \
