@@ -16,6 +16,7 @@ from indexer.loaders.mail import load_eml, load_mbox
 from indexer.loaders.markup import load_html
 from indexer.loaders.ocr import IMAGE_EXTENSIONS, load_image
 from indexer.loaders.office import load_odt, load_pptx, load_xlsx
+from indexer.loaders.outlook import load_msg
 from indexer.loaders.pdf import load_pdf
 from indexer.loaders.rtf import load_rtf
 from indexer.loaders.tabular import load_csv, load_jsonl
@@ -43,6 +44,7 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
         ".jsonl",
         ".eml",
         ".mbox",
+        ".msg",
         *IMAGE_EXTENSIONS,
         *ARCHIVE_EXTENSIONS,
     )
@@ -200,6 +202,7 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".jsonl": partial(load_jsonl, text_field=text_field),
         ".eml": partial(load_eml, load_member=member, depth=depth, max_depth=limits.max_archive_depth),
         ".mbox": partial(load_mbox, load_member=member, depth=depth, max_depth=limits.max_archive_depth),
+        ".msg": partial(load_msg, load_member=member, depth=depth, limits=limits),
         **dict.fromkeys(ARCHIVE_EXTENSIONS, archive),
         **dict.fromkeys(IMAGE_EXTENSIONS, partial(load_image, languages=limits.ocr_languages)),
     }

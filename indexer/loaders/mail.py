@@ -138,14 +138,22 @@ def _attachment(part: Message, number: int) -> tuple[str, bytes]:
     if part.get_content_type() == "message/rfc822":
         inner = part.get_payload(0) if part.is_multipart() else None
         data = inner.as_bytes() if isinstance(inner, Message) else b""
-        return _safe_name(part.get_filename() or f"message-{number}.eml", ".eml"), data
+        return safe_name(part.get_filename() or f"message-{number}.eml", ".eml"), data
     payload = part.get_payload(decode=True)
     content = payload if isinstance(payload, bytes) else b""
-    return _safe_name(part.get_filename() or f"attachment-{number}", ""), content
+    return safe_name(part.get_filename() or f"attachment-{number}", ""), content
 
 
-def _safe_name(name: str, default_suffix: str) -> str:
-    # A display name only: path separators and control characters are kept out of it.
+def safe_name(name: str, default_suffix: str) -> str:
+    """An attachment's display name: printable, without path separators, ending in ``default_suffix``.
+
+    Args:
+        name: the name the message gives.
+        default_suffix: appended when the name does not end with it ("" for none).
+
+    Returns:
+        The name, "attachment" when nothing printable is left.
+    """
     name = "".join(ch for ch in str(name) if ch.isprintable()).strip()
     name = name.replace("/", "_").replace("\\", "_") or "attachment"
     return name if not default_suffix or name.lower().endswith(default_suffix) else name + default_suffix

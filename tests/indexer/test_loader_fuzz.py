@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
+from test_loaders_msg import msg_bytes
 from test_office import RTF, odt_bytes, pptx_bytes, xlsx_bytes
 
 from indexer.errors import LoaderError
@@ -99,6 +100,7 @@ SEEDS: dict[str, Callable[[], bytes]] = {
     ".jsonl": lambda: (json.dumps({"text": TEXT, "n": 1}) + "\n" + json.dumps({"text": "zwei"})).encode(),
     ".eml": _eml,
     ".mbox": lambda: b"From a@example.org Tue Jan  2 10:00:00 2024\n" + _eml() + b"\nFrom b\n" + _eml(),
+    ".msg": lambda: msg_bytes("Fuzz", TEXT, {"note.txt": TEXT.encode(), "fwd.msg": {"subject": "F", "body": TEXT}}),
     ".pptx": lambda: pptx_bytes(),
     ".xlsx": lambda: xlsx_bytes(),
     ".odt": lambda: odt_bytes(),

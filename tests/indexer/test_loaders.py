@@ -11,6 +11,7 @@ from pathlib import Path
 import docx
 import pytest
 from pypdf import PdfWriter
+from test_loaders_msg import msg_bytes
 from test_office import RTF, odt_bytes, pptx_bytes, xlsx_bytes
 
 import indexer.loaders as loaders
@@ -323,6 +324,7 @@ SAMPLE_FILES = {
     "a.jsonl": lambda: json.dumps({"text": DE, "tags": ["x"], "score": 0.5}).encode(),
     "a.eml": lambda: eml_bytes(RU, None),
     "a.mbox": lambda: b"From a@example.org Tue Jan  2 10:00:00 2024\n" + eml_bytes(DE, None) + b"\n",
+    "a.msg": lambda: msg_bytes("Bericht", DE, {"a.txt": RU.encode()}),
     "a.pptx": lambda: pptx_bytes(),
     "a.xlsx": lambda: xlsx_bytes(),
     "a.odt": lambda: odt_bytes(),
@@ -474,6 +476,5 @@ def test_iter_files_walks_sorted_and_skips_hidden_and_unsupported(tmp_path: Path
 
 
 def test_supported_extensions() -> None:
-    assert SUPPORTED_EXTENSIONS == {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".odt", ".rtf",
-                                    ".csv", ".jsonl", ".eml", ".mbox", ".zip", ".tar", ".tar.gz", ".tgz", ".png",
-                                    ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
+    expected = ".txt .md .html .htm .pdf .docx .pptx .xlsx .odt .rtf .csv .jsonl .eml .mbox .msg .zip .tar .tar.gz"
+    assert SUPPORTED_EXTENSIONS == {*expected.split(), ".tgz", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
