@@ -35,6 +35,10 @@ class Settings:
         "lets workers on several machines share one queue."
     )
     ann_backend: str = _setting("faiss", "Vector index backend: 'faiss' or 'numpy' (brute force).")
+    ann_exact_below: int = _setting(200_000, "FAISS: vectors from which the index is approximate (IVF) instead of "
+                                    "exact; 0 means always approximate.")
+    ann_nprobe: int = _setting(0, "FAISS IVF: inverted lists visited per query (more: slower, closer to exact); "
+                               "0 chooses from the list count.")
     chunk_tokens: int = _setting(256, "Largest chunk, in model tokens.")
     chunk_overlap: int = _setting(32, "Tokens shared by consecutive chunks of a long passage.")
     batch_size: int = _setting(32, "Chunks embedded per batch.")

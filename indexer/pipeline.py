@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.ann import index_options
 from indexer.chunking import chunk_text
 from indexer.config import Settings
 from indexer.embedder import Embedder, load_embedder
@@ -102,7 +103,7 @@ class Indexer:
             if self._vectors is None:
                 self.check_model()
                 self._vectors = VectorCache(self.store, self.settings.home_path, self.settings.ann_backend,
-                                            self.embedder.dim)
+                                            self.embedder.dim, index_options(self.settings))
             self._vectors.sync()
             return self._vectors
 

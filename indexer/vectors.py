@@ -33,12 +33,13 @@ class VectorCache:
         home: data directory holding ``vectors.<backend>`` and ``config.json``.
         backend: ANN backend name.
         dim: vector dimension.
+        options: the backend's options (``indexer.ann.index_options``).
     """
 
-    def __init__(self, store: SqlStore, home: Path, backend: str, dim: int):
+    def __init__(self, store: SqlStore, home: Path, backend: str, dim: int, options: dict | None = None):
         self.store = store
         self.home = home
-        self.index: VectorIndex = create_index(backend, dim)
+        self.index: VectorIndex = create_index(backend, dim, **(options or {}))
         self.dim = dim
         self.generation = -1  # the store generation the index reflects; -1: unknown, check on next sync
         self.lock = threading.RLock()
@@ -153,7 +154,7 @@ class VectorCache:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 self.index.save(self.path)
                 config = {"generation": self.generation, "backend": self.index.name, "dim": self.dim,
-                          "count": self.index.count()}
+                          "count": self.index.count(), "structure": self.index.structure()}
                 tmp = self.config_path.with_name(f"config.json.{os.getpid()}.tmp")
                 tmp.write_text(json.dumps(config, indent=2), encoding="utf-8")
                 os.replace(tmp, self.config_path)

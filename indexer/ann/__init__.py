@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from indexer.ann.base import VectorIndex
-from indexer.ann.factory import create_index
+from indexer.ann.factory import create_index, index_options
 
-__all__ = ["VectorIndex", "create_index"]
+__all__ = ["VectorIndex", "create_index", "index_options"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ class VectorIndex(ABC):
     Vectors are float32 and L2-normalised by the caller, so the inner product is the cosine.
     """
 
-    #: Name written into the index metadata (e.g. "faiss-flat", "numpy").
+    #: Name written into the index metadata (e.g. "faiss", "numpy").
     name: str = "base"
 
     def __init__(self, dim: int):
@@ -50,9 +51,7 @@ class VectorIndex(ABC):
         """
 
     @abstractmethod
-    def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Find the k nearest vectors to each query.
 
         Args:
@@ -93,6 +92,10 @@ class VectorIndex(ABC):
 
     def close(self) -> None:
         """Release resources (default: nothing to do)."""
+
+    def structure(self) -> dict[str, Any]:
+        """How the vectors are searched now, for the index metadata (default: exhaustively)."""
+        return {"type": "exact"}
 
     def _check(self, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)

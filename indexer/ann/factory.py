@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from indexer.ann.base import VectorIndex
 from indexer.ann.faiss import FAISS, FaissIndex
 from indexer.ann.numpy import NumpyIndex
+from indexer.config import Settings
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = {"faiss": FaissIndex, "numpy": NumpyIndex}
 
 
-def create_index(backend: str, dim: int) -> VectorIndex:
+def create_index(backend: str, dim: int, **options: Any) -> VectorIndex:
     """Return an empty index of the named backend.
 
     Args:
         backend: "faiss" or "numpy"; "faiss" falls back to "numpy" (with a warning) when faiss is missing.
         dim: vector dimension.
+        options: the backend's own keyword arguments (see ``index_options``); others ignore them.
 
     Returns:
         The index.
@@ -31,4 +34,18 @@ def create_index(backend: str, dim: int) -> VectorIndex:
     if backend == "faiss" and not FAISS:
         logger.warning("faiss is not available - falling back to the NumPy brute-force index")
         backend = "numpy"
-    return BACKENDS[backend](dim)
+    return BACKENDS[backend](dim, **options) if backend != "numpy" else NumpyIndex(dim)
+
+
+def index_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments of the configured backend, from the settings.
+
+    Args:
+        settings: the settings.
+
+    Returns:
+        Options for ``create_index``.
+    """
+    if settings.ann_backend == "faiss":
+        return {"exact_below": settings.ann_exact_below, "nprobe": settings.ann_nprobe or None}
+    return {}

@@ -1,13 +1,15 @@
-"""FAISS vector index: exact inner product (IndexFlatIP) with chunk ids (IndexIDMap2)."""
+"""FAISS vector index: exact (IndexFlatIP) below a size threshold, inverted lists (IndexIVFFlat) above it."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from indexer.ann.base import VectorIndex
+from indexer.ann.ivf import Ivf
 from indexer.errors import VectorIndexError
 
 try:
@@ -17,65 +19,110 @@ try:
 except ImportError:  # pragma: no cover - exercised only where faiss-cpu is missing
     FAISS = False
 
+#: Below this many vectors the index is exact; from it on, approximate (IVF).
+EXACT_BELOW = 200_000
+
 
 class FaissIndex(VectorIndex):
-    """Exact FAISS search; filters run inside FAISS through an ID selector."""
+    """FAISS search that picks its structure by size; filters run inside FAISS through an ID selector.
 
-    name = "faiss-flat"
+    Small indexes are exact. Past ``exact_below`` vectors the index becomes an IVF-Flat one (see
+    ``indexer.ann.ivf``), retrained when it has grown well past the size it was trained at. A filter
+    that allows few ids is searched exactly over those ids instead, where an approximate search
+    would lose recall.
 
-    def __init__(self, dim: int):
+    Args:
+        dim: vector dimension.
+        exact_below: size from which the index is approximate (0: always approximate, for tests).
+        nprobe: inverted lists visited per query (None: chosen from the list count).
+    """
+
+    name = "faiss"
+
+    def __init__(self, dim: int, exact_below: int = EXACT_BELOW, nprobe: int | None = None):
         if not FAISS:
             raise ImportError("faiss is not available - install faiss-cpu")
         super().__init__(dim)
-        self._index = self._empty()
+        self.exact_below = exact_below
+        self.nprobe = nprobe
+        self._flat = self._empty_flat()
+        self._ivf: Ivf | None = None
 
-    def _empty(self) -> faiss.IndexIDMap2:
+    def _empty_flat(self) -> faiss.IndexIDMap2:
         # Inner product == cosine on normalised vectors; IDMap2 keeps chunk ids and allows remove_ids.
         return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
+    def structure(self) -> dict[str, Any]:
+        """What the index is now: {"type": "flat"} or the IVF parameters (recorded in the index metadata)."""
+        return self._ivf.describe() if self._ivf is not None else {"type": "flat", "exact_below": self.exact_below}
+
     def index(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self._check(ids, vectors)
-        self._index = self._empty()
-        if len(ids):
-            self._index.add_with_ids(vectors, ids)
+        self._flat, self._ivf = self._empty_flat(), None
+        if len(ids) and len(ids) >= max(self.exact_below, 1):
+            self._ivf = Ivf.build(ids, vectors, self.nprobe)
+        elif len(ids):
+            self._flat.add_with_ids(vectors, ids)
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self._check(ids, vectors)
         self.delete(ids)
-        if len(ids):
-            self._index.add_with_ids(vectors, ids)
+        if not len(ids):
+            return
+        if self._ivf is not None:
+            self._ivf.add(ids, vectors)
+            if self._ivf.needs_retraining():
+                self.index(*self._ivf.all())
+        elif self.count() + len(ids) >= max(self.exact_below, 1):
+            # Growing past the threshold: rebuild as IVF from everything held plus the new vectors.
+            held_ids, held = self._flat_all()
+            self.index(np.concatenate([held_ids, ids]), np.concatenate([held, vectors]))
+        else:
+            self._flat.add_with_ids(vectors, ids)
+
+    def _flat_all(self) -> tuple[np.ndarray, np.ndarray]:
+        n = self._flat.ntotal
+        ids = faiss.vector_to_array(self._flat.id_map).astype(np.int64)
+        flat = faiss.downcast_index(self._flat.index)
+        vectors = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim).copy() if n else None
+        return ids, vectors if vectors is not None else np.empty((0, self.dim), np.float32)
 
     def delete(self, ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if self._ivf is not None:
+            return self._ivf.delete(ids)
         present = ids[np.isin(ids, self.ids())]
         if len(present):
-            self._index.remove_ids(faiss.IDSelectorBatch(present))
+            self._flat.remove_ids(faiss.IDSelectorBatch(present))
         return np.unique(present)
 
-    def search(
-        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        params = None
         if allowed is not None:
             allowed = np.ascontiguousarray(allowed, dtype=np.int64)
             if len(allowed) == 0:
                 return (np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64))
+        if self._ivf is not None:
+            return self._ivf.search(queries, k, allowed)
+        params = None
+        if allowed is not None:
             # IndexIDMap translates the selector to internal rows, so it filters by chunk id.
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self._index.search(queries, k, params=params)
-        scores[ids < 0] = -np.inf
-        return scores, ids
+        scores, found = self._flat.search(queries, k, params=params)
+        scores[found < 0] = -np.inf
+        return scores, found
 
     def count(self) -> int:
-        return int(self._index.ntotal)
+        return self._ivf.count() if self._ivf is not None else int(self._flat.ntotal)
 
     def ids(self) -> np.ndarray:
-        return np.sort(faiss.vector_to_array(self._index.id_map).astype(np.int64))
+        if self._ivf is not None:
+            return self._ivf.ids()
+        return np.sort(faiss.vector_to_array(self._flat.id_map).astype(np.int64))
 
     def save(self, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self._index, str(tmp))
+        faiss.write_index(self._ivf.index if self._ivf is not None else self._flat, str(tmp))
         os.replace(tmp, path)
 
     def load(self, path: Path) -> None:
@@ -85,4 +132,10 @@ class FaissIndex(VectorIndex):
             raise VectorIndexError(f"{path}: unreadable FAISS index ({e})") from e
         if loaded.d != self.dim:
             raise VectorIndexError(f"{path}: vectors of dimension {loaded.d}, expected {self.dim}")
-        self._index = faiss.IndexIDMap2.cast(loaded) if not isinstance(loaded, faiss.IndexIDMap2) else loaded
+        # read_index returns the concrete class (the object owns its memory: keep this reference).
+        if isinstance(loaded, faiss.IndexIVF):
+            self._flat, self._ivf = self._empty_flat(), Ivf(loaded, self.nprobe)
+        elif isinstance(loaded, faiss.IndexIDMap2):
+            self._flat, self._ivf = loaded, None
+        else:
+            raise VectorIndexError(f"{path}: a FAISS index of an unexpected kind ({type(loaded).__name__})")

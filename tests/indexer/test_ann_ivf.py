@@ -1,0 +1,111 @@
+"""The FAISS index past its exact threshold: IVF search, deletes, filters, growth, save and load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.ann.faiss import FaissIndex
+from indexer.ann.ivf import list_count, probe_count
+from indexer.ann.numpy import NumpyIndex
+
+DIM = 32
+
+
+def _clustered(n: int, seed: int, centres: int = 40) -> np.ndarray:
+    # Points around a few centres, like embeddings of related passages (uniform noise would defeat any ANN).
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(centres, DIM))
+    v = c[rng.integers(0, centres, n)] + 0.35 * rng.normal(size=(n, DIM))
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _oracle(ids: np.ndarray, vectors: np.ndarray) -> NumpyIndex:
+    index = NumpyIndex(DIM)
+    index.index(ids, vectors)
+    return index
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
+@pytest.fixture
+def data() -> tuple[np.ndarray, np.ndarray]:
+    return np.arange(4000, dtype=np.int64) * 3 + 1, _clustered(4000, 1)
+
+
+def test_small_indexes_are_exact_and_large_ones_become_ivf(data) -> None:
+    ids, vectors = data
+    small = FaissIndex(DIM, exact_below=5000)
+    small.index(ids, vectors)
+    assert small.structure()["type"] == "flat"
+    large = FaissIndex(DIM, exact_below=4000)
+    large.index(ids, vectors)
+    nlist = list_count(4000)
+    assert large.structure() == {"type": "ivf-flat", "nlist": nlist, "nprobe": probe_count(nlist)}
+    assert large.count() == 4000
+    np.testing.assert_array_equal(large.ids(), ids)
+
+
+def test_visiting_every_list_is_exact_and_the_default_probe_keeps_recall(data) -> None:
+    ids, vectors = data
+    queries = _clustered(50, 2)
+    _, truth = _oracle(ids, vectors).search(queries, 10)
+    everything = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    everything.index(ids, vectors)
+    np.testing.assert_array_equal(everything.search(queries, 10)[1], truth)
+    default = FaissIndex(DIM, exact_below=0)
+    default.index(ids, vectors)
+    assert _recall(default.search(queries, 10)[1], truth) >= 0.9
+
+
+def test_a_restrictive_filter_is_searched_exactly(data) -> None:
+    ids, vectors = data
+    index = FaissIndex(DIM, exact_below=0, nprobe=2)
+    index.index(ids, vectors)
+    allowed = ids[::97]  # 42 ids: a filter far below one list's share visits every list
+    queries = _clustered(20, 3)
+    scores, found = index.search(queries, 10, allowed)
+    o_scores, o_found = _oracle(ids[::97], vectors[::97]).search(queries, 10)
+    np.testing.assert_array_equal(found, o_found)
+    np.testing.assert_allclose(scores, o_scores, atol=1e-5)
+    # Ids not held are ignored, and a filter of only those gives no results.
+    _, none = index.search(queries[:1], 5, np.array([2, 5, 8], dtype=np.int64))
+    assert (none == -1).all()
+
+
+def test_delete_upsert_save_and_load_keep_the_ivf(data, tmp_path: Path) -> None:
+    ids, vectors = data
+    index = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    index.index(ids, vectors)
+    removed = index.delete(np.array([1, 4, 2]))
+    np.testing.assert_array_equal(removed, [1, 4])
+    index.upsert(np.array([7]), vectors[:1])  # id 7 now holds the vector of id 1
+    index.save(tmp_path / "v.faiss")
+    loaded = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    loaded.load(tmp_path / "v.faiss")
+    assert loaded.structure()["type"] == "ivf-flat" and loaded.count() == 3998
+    np.testing.assert_array_equal(loaded.ids(), index.ids())
+    _, found = loaded.search(vectors[:1], 1)
+    assert found[0, 0] == 7
+    # The direct map survived the file: deletes still find their lists.
+    np.testing.assert_array_equal(loaded.delete(np.array([7])), [7])
+    assert 7 not in loaded.search(vectors[:1], 5)[1]
+
+
+def test_growing_past_the_threshold_converts_and_growing_more_retrains() -> None:
+    vectors = _clustered(9000, 4)
+    index = FaissIndex(DIM, exact_below=2000, nprobe=10_000)
+    index.upsert(np.arange(1500), vectors[:1500])
+    assert index.structure()["type"] == "flat"
+    index.upsert(np.arange(1500, 2500), vectors[1500:2500])
+    first = index.structure()
+    assert first["type"] == "ivf-flat" and first["nlist"] == list_count(2500)
+    index.upsert(np.arange(2500, 9000), vectors[2500:])
+    assert index.structure()["nlist"] == list_count(9000) > first["nlist"]
+    assert index.count() == 9000
+    _, truth = _oracle(np.arange(9000), vectors).search(vectors[:5], 10)
+    np.testing.assert_array_equal(index.search(vectors[:5], 10)[1], truth)
