@@ -34,11 +34,18 @@ class Settings:
         "", "Ingest job queue: empty means a SQLite queue file in the data directory; redis://host:6379/0 "
         "lets workers on several machines share one queue."
     )
-    ann_backend: str = _setting("faiss", "Vector index backend: 'faiss' or 'numpy' (brute force).")
+    ann_backend: str = _setting("faiss", "Vector index backend: 'faiss', 'numpy' (brute force) or 'milvus' "
+                                "(vectors in Milvus; see milvus_uri and docs/scaling.md).")
     ann_exact_below: int = _setting(200_000, "FAISS: vectors from which the index is approximate (IVF) instead of "
                                     "exact; 0 means always approximate.")
     ann_nprobe: int = _setting(0, "FAISS IVF: inverted lists visited per query (more: slower, closer to exact); "
                                "0 chooses from the list count.")
+    milvus_uri: str = _setting("", "Milvus server URL (http://host:19530, with credentials "
+                               "http://user:password@host:19530) or Milvus Lite file (*.db); empty means milvus.db "
+                               "in the data directory.")
+    milvus_collection: str = _setting("babelsearch_chunks", "Milvus collection (an alias) holding this index's "
+                                      "vectors; give each index sharing one server its own.")
+    milvus_index: str = _setting("FLAT", "Milvus index type: 'FLAT' (exact), 'HNSW', 'IVF_FLAT' or 'AUTOINDEX'.")
     chunk_tokens: int = _setting(256, "Largest chunk, in model tokens.")
     chunk_overlap: int = _setting(32, "Tokens shared by consecutive chunks of a long passage.")
     batch_size: int = _setting(32, "Chunks embedded per batch.")

@@ -106,6 +106,24 @@ def copy_tree(src: Path, dst: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def milvus_lite_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A Milvus Lite file for the session: one embedded engine (a real Milvus) shared by the Milvus tests.
+
+    pymilvus and milvus-lite come with the test extra, so under CI their absence fails the tests; elsewhere they
+    are skipped with the reason.
+    """
+    try:
+        import milvus_lite  # noqa: F401
+        import pymilvus  # noqa: F401
+    except ImportError as e:
+        problem = f"{e.name} is not installed (pip install -e .[test])"
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return str(tmp_path_factory.mktemp("milvus") / "milvus.db")
+
+
+@pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server for the session: ``BABELSEARCH_TEST_PG_URL``, or a temporary cluster started here.
 

@@ -7,19 +7,20 @@ from typing import Any
 
 from indexer.ann.base import VectorIndex
 from indexer.ann.faiss import FAISS, FaissIndex
+from indexer.ann.milvus import MilvusIndex
 from indexer.ann.numpy import NumpyIndex
 from indexer.config import Settings
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = {"faiss": FaissIndex, "numpy": NumpyIndex}
+BACKENDS = {"faiss": FaissIndex, "milvus": MilvusIndex, "numpy": NumpyIndex}
 
 
 def create_index(backend: str, dim: int, **options: Any) -> VectorIndex:
     """Return an empty index of the named backend.
 
     Args:
-        backend: "faiss" or "numpy"; "faiss" falls back to "numpy" (with a warning) when faiss is missing.
+        backend: "faiss", "milvus" or "numpy"; "faiss" falls back to "numpy" (with a warning) when faiss is missing.
         dim: vector dimension.
         options: the backend's own keyword arguments (see ``index_options``); others ignore them.
 
@@ -48,4 +49,8 @@ def index_options(settings: Settings) -> dict[str, Any]:
     """
     if settings.ann_backend == "faiss":
         return {"exact_below": settings.ann_exact_below, "nprobe": settings.ann_nprobe or None}
+    if settings.ann_backend == "milvus":
+        # No URI: Milvus Lite in a file of the data directory (embedded, one process).
+        return {"uri": settings.milvus_uri or str(settings.home_path / "milvus.db"),
+                "collection": settings.milvus_collection, "index_type": settings.milvus_index}
     return {}

@@ -1,17 +1,43 @@
-"""Contract of every vector index backend, checked against the NumPy brute-force oracle."""
+"""Contract of every vector index backend, checked against the NumPy brute-force oracle.
+
+Milvus runs on Milvus Lite (the embedded engine, a real one); under CI its absence fails these tests.
+"""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from indexer.ann import create_index
+from indexer.ann import VectorIndex, create_index
 from indexer.ann.numpy import NumpyIndex
 from indexer.errors import VectorIndexError
 
 DIM = 16
+BACKENDS = ["faiss", "milvus", "numpy"]
+_COLLECTIONS = itertools.count()
+
+
+@pytest.fixture
+def make(request: pytest.FixtureRequest) -> Iterator[Callable[..., VectorIndex]]:
+    """``make(backend, dim)``: an empty index; Milvus ones share the session's Milvus Lite engine, each with its own
+    collection (every index made in one test shares that test's collection, as a saved index and its reload do)."""
+    made: list[VectorIndex] = []
+    collection = f"contract_{next(_COLLECTIONS)}"
+
+    def _make(backend: str, dim: int = DIM) -> VectorIndex:
+        options = {}
+        if backend == "milvus":
+            options = {"uri": request.getfixturevalue("milvus_lite_uri"), "collection": f"{collection}_{dim}"}
+        made.append(create_index(backend, dim, **options))
+        return made[-1]
+
+    yield _make
+    for index in made:
+        index.close()
 
 
 def _vectors(n: int, seed: int) -> np.ndarray:
@@ -25,15 +51,17 @@ def _oracle(ids: np.ndarray, vectors: np.ndarray) -> NumpyIndex:
     return index
 
 
-@pytest.mark.parametrize("backend", ["faiss", "numpy"])
-def test_contract_index_save_load_append_delete_search(backend: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_contract_index_save_load_append_delete_search(
+    backend: str, tmp_path: Path, make: Callable[..., VectorIndex]
+) -> None:
     ids, vectors = np.arange(200, dtype=np.int64) * 7 + 3, _vectors(200, 1)
     queries = _vectors(5, 2)
-    index = create_index(backend, DIM)
+    index = make(backend)
     index.index(ids, vectors)
     index.save(tmp_path / "v.idx")
 
-    loaded = create_index(backend, DIM)
+    loaded = make(backend)
     loaded.load(tmp_path / "v.idx")
     assert loaded.count() == 200
     np.testing.assert_array_equal(loaded.ids(), np.sort(ids))
@@ -55,10 +83,10 @@ def test_contract_index_save_load_append_delete_search(backend: str, tmp_path: P
     assert not np.isin(found, [3, 10]).any()
 
 
-@pytest.mark.parametrize("backend", ["faiss", "numpy"])
-def test_filter_is_applied_inside_the_search(backend: str) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_filter_is_applied_inside_the_search(backend: str, make: Callable[..., VectorIndex]) -> None:
     ids, vectors = np.arange(100, dtype=np.int64), _vectors(100, 4)
-    index = create_index(backend, DIM)
+    index = make(backend)
     index.index(ids, vectors)
     allowed = np.arange(0, 100, 9, dtype=np.int64)  # 12 ids
     scores, found = index.search(_vectors(3, 5), 20, allowed)
@@ -69,9 +97,9 @@ def test_filter_is_applied_inside_the_search(backend: str) -> None:
     np.testing.assert_array_equal(found, o_found)
 
 
-@pytest.mark.parametrize("backend", ["faiss", "numpy"])
-def test_upsert_replaces_the_vector_of_an_existing_id(backend: str) -> None:
-    index = create_index(backend, DIM)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upsert_replaces_the_vector_of_an_existing_id(backend: str, make: Callable[..., VectorIndex]) -> None:
+    index = make(backend)
     v = _vectors(3, 6)
     index.index(np.array([1, 2, 3]), v)
     index.upsert(np.array([2]), v[:1])
@@ -81,9 +109,9 @@ def test_upsert_replaces_the_vector_of_an_existing_id(backend: str) -> None:
     np.testing.assert_allclose(scores[0], [1.0, 1.0], atol=1e-5)
 
 
-@pytest.mark.parametrize("backend", ["faiss", "numpy"])
-def test_empty_index_and_empty_filter_return_no_results(backend: str) -> None:
-    index = create_index(backend, DIM)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_empty_index_and_empty_filter_return_no_results(backend: str, make: Callable[..., VectorIndex]) -> None:
+    index = make(backend)
     scores, found = index.search(_vectors(2, 7), 5)
     assert (found == -1).all()
     index.index(np.arange(10), _vectors(10, 8))
@@ -91,17 +119,19 @@ def test_empty_index_and_empty_filter_return_no_results(backend: str) -> None:
     assert (found == -1).all()
 
 
-@pytest.mark.parametrize("backend", ["faiss", "numpy"])
-def test_corrupt_or_wrong_dimension_file_is_a_clear_error(backend: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_corrupt_or_wrong_dimension_file_is_a_clear_error(
+    backend: str, tmp_path: Path, make: Callable[..., VectorIndex]
+) -> None:
     bad = tmp_path / "bad.idx"
     bad.write_bytes(b"not an index")
     with pytest.raises(VectorIndexError, match="unreadable"):
-        create_index(backend, DIM).load(bad)
-    other = create_index(backend, DIM * 2)
+        make(backend).load(bad)
+    other = make(backend, DIM * 2)
     other.index(np.arange(3), np.ones((3, DIM * 2), np.float32))
     other.save(tmp_path / "other.idx")
     with pytest.raises(VectorIndexError, match="dimension"):
-        create_index(backend, DIM).load(tmp_path / "other.idx")
+        make(backend).load(tmp_path / "other.idx")
 
 
 def test_unknown_backend_names_the_choices() -> None:
