@@ -13,12 +13,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from indexer.store.vector_codec import EmbeddingBlob
 
 
 def utcnow() -> datetime:
@@ -78,7 +79,8 @@ class ChunkRow(Base):
     char_end: Mapped[int] = mapped_column(Integer)
     language: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     n_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    # Stored as float16 (see vector_codec); read back as float32 bytes, whatever the row's stored format.
+    embedding: Mapped[bytes] = mapped_column(EmbeddingBlob)
     document: Mapped[DocumentRow] = relationship(back_populates="chunks")
 
 

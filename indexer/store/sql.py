@@ -13,9 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer.errors import CollectionNotFoundError, DocumentNotFoundError, StoreError
-from indexer.store import fts, fts_pg
+from indexer.store import fts, fts_pg, migrate
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, NewChunk
-from indexer.store.schema import Base, ChunkRow, CollectionRow, DocumentRow, IndexMetaRow, IngestErrorRow
+from indexer.store.schema import ChunkRow, CollectionRow, DocumentRow, IndexMetaRow, IngestErrorRow
 from indexer.types import LoadedDocument
 
 logger = logging.getLogger(__name__)
@@ -45,11 +45,12 @@ class SqlStore:
             self.engine = create_engine(url)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            Base.metadata.create_all(self.engine)
+            # The schema comes from the migrations: an empty database is created, an older one upgraded.
+            migrate.upgrade(self.engine)
             # The keyword index of the database: FTS5 in SQLite, tsvector + GIN in PostgreSQL, none elsewhere.
             self.keywords = KEYWORD_INDEXES.get(self.engine.dialect.name)
             if self.keywords is not None:
-                with self.engine.begin() as conn:
+                with migrate.locked(self.engine) as conn:
                     self.keywords.create(conn)
         except SQLAlchemyError as e:
             raise StoreError(f"cannot open the database {self.engine_url_safe}: {e}") from e
