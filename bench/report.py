@@ -11,6 +11,8 @@ from typing import Any
 from bench.md import fmt, runs_table, table
 from bench.plots import plot_all
 from bench.report_nli import NLI_NAMES, render_nli
+from bench.report_ocr import NAME as OCR_NAME
+from bench.report_ocr import render_ocr
 from bench.report_sections import SECTIONS
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,10 @@ def write_report(results_dir: Path, report: Path) -> Path:
     nli = load_results(results_dir, NLI_NAMES)
     if nli:
         parts.append(render_nli(nli))
+    # OCR accuracy is measured on its own too (`python -m bench.ocr`).
+    ocr = load_results(results_dir, (OCR_NAME,))
+    if ocr:
+        parts.append(render_ocr(ocr[OCR_NAME]))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
     logger.info("wrote %s", report)

@@ -65,7 +65,11 @@ class Settings:
     max_archive_depth: int = _setting(3, "Deepest nesting of archives (.zip, .tar, .tar.gz, .tgz) read inside "
                                       "archives.")
     ocr_languages: str = _setting("", "Tesseract languages for images and scanned PDF pages, joined by '+' "
-                                  "(e.g. 'eng+rus+ara+chi_sim'); empty means every installed language pack.")
+                                  "(e.g. 'eng+rus+ara+chi_sim'); empty picks them per page from the script "
+                                  "Tesseract's OSD detects (every installed pack where it cannot tell).")
+    ocr_page_timeout_s: int = _setting(60, "Seconds one page may take to read by OCR before it fails alone (the "
+                                       "file keeps its other pages); each page also extends the file's "
+                                       "load_timeout_s. 0 means no limit.")
     nli_model: str = _setting(
         "builtin:nli", "NLI cross-encoder: 'builtin:nli' (shipped, offline), a Hub id or a local directory."
     )

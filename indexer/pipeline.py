@@ -21,6 +21,7 @@ from indexer.errors import BabelSearchError, LoaderError, ModelMismatchError
 from indexer.language import detect_language, detect_languages
 from indexer.loaders import iter_files
 from indexer.loaders.isolate import LoaderWorker, limits_from
+from indexer.loaders.ocr import PageCallback
 from indexer.report import FileResult, IngestReport, Progress
 from indexer.store import SqlStore, create_store
 from indexer.store.records import NewChunk
@@ -43,6 +44,14 @@ class _Prepared:
     language: str | None
     spans: list[ChunkSpan]
     languages: list[str | None]
+
+
+def _page_progress(progress: Callable[[Progress], None], n: int, total: int, report: IngestReport) -> PageCallback:
+    # OCR is slow: each page read is a progress event of its own, naming the page.
+    def on_page(source_name: str, page: int, pages: int) -> None:
+        progress(Progress(n, total, f"{source_name} — OCR page {page} of {pages}", "ocr", report.n_chunks))
+
+    return on_page
 
 
 def content_hash(text: str) -> str:
@@ -173,7 +182,8 @@ class Indexer:
             report.files.append(result)
             if progress:
                 progress(Progress(n, len(files), name, "load", report.n_chunks))
-            pending += self._prepare(path, result, cid, seen, report)
+            pages = _page_progress(progress, n, len(files), report) if progress else None
+            pending += self._prepare(path, result, cid, seen, report, pages)
             waiting.append(n)
             if sum(len(p.spans) for p in pending) >= FLUSH_CHUNKS:
                 self._flush(pending, cid, report, Progress(n, len(files), name, "embed"), progress)
@@ -199,10 +209,10 @@ class Indexer:
                 on_file(n, result)
 
     def _prepare(self, path: Path, result: FileResult, cid: int, seen: set[str],
-                 report: IngestReport) -> list[_Prepared]:
+                 report: IngestReport, on_page: PageCallback | None = None) -> list[_Prepared]:
         t0 = time.perf_counter()
         try:
-            docs, result.note = self.loader.load(path, result.source_name)
+            docs, result.note = self.loader.load(path, result.source_name, on_page)
         except LoaderError as e:
             self._fail(result, report.collection, "load", e.reason)
             result.seconds += time.perf_counter() - t0

@@ -80,7 +80,7 @@ class Progress:
         files_done: files finished.
         files_total: files in this run.
         current: the file being processed.
-        stage: what is happening ("load", "embed", "write").
+        stage: what is happening ("load", "ocr" for each page read by OCR, "embed", "write").
         chunks_done: chunks embedded so far.
     """
 

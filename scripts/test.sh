@@ -11,8 +11,13 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
 compgen -G "/usr/share/fonts/opentype/noto/NotoSansCJK*" >/dev/null || missing+=(fonts-noto-cjk)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 # OCR: Tesseract with the packs of the scripts the product reads (Latin, Cyrillic, Arabic, CJK, Devanagari).
+# OSD (script and orientation detection) picks the packs for each page.
 compgen -G "/usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata" >/dev/null \
-    || missing+=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-rus tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-hin)
+    && compgen -G "/usr/share/tesseract-ocr/*/tessdata/osd.traineddata" >/dev/null \
+    || missing+=(tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-rus tesseract-ocr-ara
+                 tesseract-ocr-chi-sim tesseract-ocr-hin)
+# OCR test pages of Arabic and Devanagari text are drawn with Noto fonts.
+compgen -G "/usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf" >/dev/null || missing+=(fonts-noto-core)
 if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing ${missing[*]} for the browser and PostgreSQL tests..."
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \

@@ -14,7 +14,7 @@ from indexer.loaders.common import EMPTY_REASON
 from indexer.loaders.limits import LoadLimits, read_regular_file
 from indexer.loaders.mail import load_eml, load_mbox
 from indexer.loaders.markup import load_html
-from indexer.loaders.ocr import IMAGE_EXTENSIONS, load_image
+from indexer.loaders.ocr import IMAGE_EXTENSIONS, OcrOptions, PageCallback, load_image
 from indexer.loaders.office import load_odt, load_pptx, load_xlsx
 from indexer.loaders.outlook import load_msg
 from indexer.loaders.pdf import load_pdf
@@ -76,6 +76,7 @@ def load_file(
     text_field: str = "text",
     max_bytes: int | None = None,
     limits: LoadLimits | None = None,
+    on_page: PageCallback | None = None,
 ) -> list[LoadedDocument]:
     """Load one file into documents (one per file, or one per row for CSV and JSONL), in this process.
 
@@ -88,6 +89,7 @@ def load_file(
         text_field: column (CSV) or key (JSONL) holding each row's text.
         max_bytes: refuse files larger than this; None means no limit.
         limits: decompression and nesting bounds; the defaults when None.
+        on_page: called before each page read by OCR, with (display name, page number, pages).
 
     Returns:
         The documents, with normalised text.
@@ -104,15 +106,16 @@ def load_file(
     limits = limits or LoadLimits()
     extension = file_extension(path, source_name)
     # An unsupported type is reported before the file is opened.
-    _loader_for(extension, source_name, text_field, limits, 0)
+    ocr = OcrOptions(limits.ocr_languages, limits.ocr_page_timeout_s, on_page)
+    _loader_for(extension, source_name, text_field, limits, ocr, 0)
     data = read_regular_file(path, source_name, max_bytes)
-    return _load_bytes(data, source_name, extension, text_field, limits, 0)
+    return _load_bytes(data, source_name, extension, text_field, limits, ocr, 0)
 
 
 def _load_bytes(
-    data: bytes, source_name: str, extension: str, text_field: str, limits: LoadLimits, depth: int
+    data: bytes, source_name: str, extension: str, text_field: str, limits: LoadLimits, ocr: OcrOptions, depth: int
 ) -> list[LoadedDocument]:
-    loader = _loader_for(extension, source_name, text_field, limits, depth)
+    loader = _loader_for(extension, source_name, text_field, limits, ocr, depth)
     if not data:
         raise LoaderError(source_name, EMPTY_REASON)
     try:
@@ -179,12 +182,14 @@ def _is_skipped(name: str) -> bool:
     return hidden or file_extension(Path(name)) not in SUPPORTED_EXTENSIONS
 
 
-def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadLimits, depth: int) -> Loader:
+def _loader_for(
+    extension: str, source_name: str, text_field: str, limits: LoadLimits, ocr: OcrOptions, depth: int
+) -> Loader:
     html = partial(load_html, max_depth=limits.max_html_depth)
 
     def member(data: bytes, name: str, member_depth: int) -> list[LoadedDocument]:
         # An archive member goes through the same dispatch and boundary as a file, one level deeper.
-        return _load_bytes(data, name, file_extension(Path(name)), text_field, limits, member_depth)
+        return _load_bytes(data, name, file_extension(Path(name)), text_field, limits, ocr, member_depth)
 
     archive = partial(load_archive, load_member=member, limits=limits, depth=depth)
     loaders: dict[str, Loader] = {
@@ -192,7 +197,7 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".md": load_markdown,
         ".html": html,
         ".htm": html,
-        ".pdf": partial(load_pdf, ocr_languages=limits.ocr_languages),
+        ".pdf": partial(load_pdf, ocr=ocr),
         ".docx": partial(load_docx, limits=limits),
         ".pptx": partial(load_pptx, limits=limits),
         ".xlsx": partial(load_xlsx, limits=limits),
@@ -204,7 +209,7 @@ def _loader_for(extension: str, source_name: str, text_field: str, limits: LoadL
         ".mbox": partial(load_mbox, load_member=member, depth=depth, max_depth=limits.max_archive_depth),
         ".msg": partial(load_msg, load_member=member, depth=depth, limits=limits),
         **dict.fromkeys(ARCHIVE_EXTENSIONS, archive),
-        **dict.fromkeys(IMAGE_EXTENSIONS, partial(load_image, languages=limits.ocr_languages)),
+        **dict.fromkeys(IMAGE_EXTENSIONS, partial(load_image, options=ocr)),
     }
     if extension not in loaders:
         kind = f"'{extension}'" if extension else "without an extension"

@@ -17,6 +17,8 @@ from indexer.types import LoadedDocument
 logger = logging.getLogger(__name__)
 
 EMPTY_REASON = "empty: no text"
+#: Metadata key: the character offset where each page (slide, image frame) starts in the document text.
+PAGE_STARTS_KEY = "page_starts"
 TITLE_MAX_CHARS = 200
 #: Longest run of combining marks kept on one character (real scripts stack a handful).
 MAX_MARKS = 64
@@ -184,3 +186,26 @@ def make_document(
         mime=mime,
         metadata=metadata or {},
     )
+
+
+def join_pages(pages: list[str]) -> tuple[str, list[int]]:
+    """Join page texts with blank lines, noting where each page starts.
+
+    The pages must be normalised and stripped already, so that the offsets hold in the document's text.
+    A blank page keeps its number: it starts where the page before it ends.
+
+    Args:
+        pages: the text of each page, in order.
+
+    Returns:
+        The joined text, and the offset of each page's start in it.
+    """
+    starts, pieces, offset = [], [], 0
+    for page in pages:
+        if pieces and page:
+            offset += 2
+        starts.append(offset)
+        if page:
+            pieces.append(page)
+            offset += len(page)
+    return "\n\n".join(pieces), starts

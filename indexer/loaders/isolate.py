@@ -19,12 +19,15 @@ from typing import Any
 import indexer
 from indexer.errors import LoaderError, UnsupportedFileTypeError
 from indexer.loaders.limits import LoadLimits, check_regular_file
+from indexer.loaders.ocr import PageCallback
 from indexer.types import LoadedDocument
 
 logger = logging.getLogger(__name__)
 
 #: Seconds a new worker may take to import the parsers and say it is ready.
 START_TIMEOUT_S = 60.0
+#: Seconds added to a page's OCR time bound for decoding its image and the text's way back.
+PAGE_SLACK_S = 10.0
 _READY = b"ready"
 
 
@@ -76,12 +79,18 @@ class LoaderWorker:
         with self._lock:
             self._ensure(wait_ready=False)
 
-    def load(self, path: Path, source_name: str) -> tuple[list[LoadedDocument], str]:
+    def load(
+        self, path: Path, source_name: str, on_page: PageCallback | None = None
+    ) -> tuple[list[LoadedDocument], str]:
         """Load one file in the worker.
+
+        The file has ``load_timeout_s``; each page the worker starts to read by OCR extends that to at least
+        ``ocr_page_timeout_s`` (and a little) from then, so a long scan is bounded page by page.
 
         Args:
             path: the file; never opened here unless it is a regular file.
             source_name: the original file name, for display and type detection.
+            on_page: called before each page read by OCR, with (display name, page number, pages).
 
         Returns:
             The documents, and a note for the report ("" or why the text was truncated).
@@ -99,7 +108,7 @@ class LoaderWorker:
             "max_bytes": self.max_bytes,
         }
         with self._lock:
-            response = self._ask(json.dumps(request).encode("ascii"), source_name)
+            response = self._ask(json.dumps(request).encode("ascii"), source_name, on_page)
         for message in response.get("logs", []):
             logger.warning("%s", message)
         if "error" in response:
@@ -161,21 +170,36 @@ class LoaderWorker:
             raise LoaderError("loader worker", f"the loader process did not start ({_exit_reason(rc)})")
         self._ready = True
 
-    def _ask(self, request: bytes, source_name: str) -> dict[str, Any]:
+    def _ask(self, request: bytes, source_name: str, on_page: PageCallback | None) -> dict[str, Any]:
         self._send(request + b"\n", source_name)
         timeout = self.limits.load_timeout_s
-        line = self._read_line(time.monotonic() + timeout if timeout > 0 else None)
-        if line is None:
-            self._discard()
-            raise LoaderError(source_name, f"took longer than {timeout:g} s to load; stopped (load_timeout_s)")
-        if line == b"":
-            rc = self._discard()
-            raise LoaderError(source_name, f"the loader process died reading the file ({_exit_reason(rc)})")
-        response = json.loads(line)
+        deadline = time.monotonic() + timeout if timeout > 0 else None
+        while True:
+            line = self._read_line(deadline)
+            if line is None:
+                self._discard()
+                raise LoaderError(source_name, f"took longer than {timeout:g} s to load; stopped (load_timeout_s)")
+            if line == b"":
+                rc = self._discard()
+                raise LoaderError(source_name, f"the loader process died reading the file ({_exit_reason(rc)})")
+            response = json.loads(line)
+            if "progress" not in response:
+                break
+            deadline = self._page_deadline(deadline)
+            if on_page is not None:
+                event = response["progress"]
+                on_page(str(event["source_name"]), int(event["page"]), int(event["pages"]))
         if response.get("exit"):
             # The worker ends itself after running out of memory; the next file gets a fresh one.
             self._discard()
         return response
+
+    def _page_deadline(self, deadline: float | None) -> float | None:
+        # A page about to be read by OCR gets its own time bound (which Tesseract is stopped at), and some slack.
+        page = self.limits.ocr_page_timeout_s
+        if deadline is None or page <= 0:
+            return deadline
+        return max(deadline, time.monotonic() + page + PAGE_SLACK_S)
 
     def _send(self, request: bytes, source_name: str) -> None:
         # A worker that died between files (killed from outside) is replaced once.

@@ -40,7 +40,10 @@ class LoadLimits:
         max_zip_members: most members in a zip-based file.
         max_html_depth: deepest element nesting of an HTML page.
         max_archive_depth: deepest nesting of archives in archives.
-        ocr_languages: Tesseract languages for images and scanned pages, joined by "+"; "" means all installed.
+        ocr_languages: Tesseract languages for images and scanned pages, joined by "+"; "" picks them per page
+            from the script Tesseract's OSD detects.
+        ocr_page_timeout_s: seconds one page may take to read by OCR before it fails alone; each page read
+            also extends the file's ``load_timeout_s`` by this much. 0 means no limit.
     """
 
     load_timeout_s: float = 60.0
@@ -52,6 +55,7 @@ class LoadLimits:
     max_html_depth: int = 256
     max_archive_depth: int = 3
     ocr_languages: str = ""
+    ocr_page_timeout_s: float = 60.0
 
 
 def check_regular_file(path: Path, source_name: str) -> int:

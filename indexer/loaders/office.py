@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from indexer.errors import LoaderError
-from indexer.loaders.common import EMPTY_REASON, clip_title, make_document, normalize_text
+from indexer.loaders.common import EMPTY_REASON, PAGE_STARTS_KEY, clip_title, join_pages, make_document, normalize_text
 from indexer.loaders.limits import LoadLimits, open_checked_zip
 from indexer.types import LoadedDocument
 
@@ -20,8 +20,6 @@ logger = logging.getLogger(__name__)
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ODT_MIME = "application/vnd.oasis.opendocument.text"
-#: Metadata key: the character offset where each page (slide) starts in the document text.
-PAGE_STARTS_KEY = "page_starts"
 
 
 def load_pptx(data: bytes, source_name: str, limits: LoadLimits | None = None) -> list[LoadedDocument]:
@@ -49,7 +47,7 @@ def load_pptx(data: bytes, source_name: str, limits: LoadLimits | None = None) -
         core_title = clip_title(presentation.core_properties.title)
     except (KeyError, ValueError, TypeError, AttributeError) as e:
         raise LoaderError(source_name, f"not a valid .pptx file ({type(e).__name__}: {e})") from e
-    text, starts = _join_pages(slides)
+    text, starts = join_pages(slides)
     metadata: dict[str, Any] = {"pages": len(slides), PAGE_STARTS_KEY: starts}
     return [make_document(text, source_name, PPTX_MIME, title=core_title or first_title, metadata=metadata)]
 
@@ -149,19 +147,6 @@ def _first_title(presentation: Any) -> str:
         if title is not None and title.has_text_frame and title.text_frame.text.strip():
             return title.text_frame.text
     return ""
-
-
-def _join_pages(pages: list[str]) -> tuple[str, list[int]]:
-    # Empty slides keep their number: an empty slide starts where the slide before it ends.
-    starts, pieces, offset = [], [], 0
-    for page in pages:
-        if pieces and page:
-            offset += 2
-        starts.append(offset)
-        if page:
-            pieces.append(page)
-            offset += len(page)
-    return "\n\n".join(pieces), starts
 
 
 def _rows(sheet: Any) -> Iterator[str]:

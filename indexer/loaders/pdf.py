@@ -10,7 +10,16 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
 from indexer.errors import LoaderError
-from indexer.loaders.common import clip_title, first_line, make_document
+from indexer.loaders.common import PAGE_STARTS_KEY, clip_title, first_line, join_pages, make_document, normalize_text
+from indexer.loaders.ocr import (
+    OCR_FAILED_KEY,
+    OCR_SKIPPED_KEY,
+    OcrOptions,
+    OcrUnavailableError,
+    PageText,
+    ocr_metadata,
+    ocr_page,
+)
 from indexer.types import LoadedDocument
 
 logger = logging.getLogger(__name__)
@@ -21,32 +30,31 @@ NO_TEXT_REASON = "no extractable text: no text layer, and no images to read by O
 _PLACEHOLDER_TITLES = frozenset(("untitled", "untitled document", "title", "document"))
 
 
-def load_pdf(data: bytes, source_name: str, ocr_languages: str | None = "") -> list[LoadedDocument]:
+def load_pdf(data: bytes, source_name: str, ocr: OcrOptions | None = None) -> list[LoadedDocument]:
     """Load the text layer of a PDF, pages separated by blank lines; pages without one are read by OCR.
 
     Args:
         data: raw file content.
         source_name: display name of the file.
-        ocr_languages: Tesseract languages for pages without a text layer ("" every installed one);
-            None turns OCR off.
+        ocr: how pages without a text layer are read (languages, page time bound, progress); None turns OCR off.
 
     Returns:
-        One document; the page count, the pages read by OCR, author and creation date go into its metadata.
+        One document; the page count, where each page starts (``page_starts``), the pages read by OCR and how,
+        the pages OCR failed on or skipped, author and creation date go into its metadata.
 
     Raises:
         LoaderError: if the PDF is corrupt, encrypted with a password, or no page has text.
     """
     reader = _open(data, source_name)
     texts, failed = _page_texts(reader, source_name)
-    texts, ocr_pages = _ocr_blank_pages(reader, texts, source_name, ocr_languages)
+    ocr_meta = _ocr_blank_pages(reader, texts, set(failed), source_name, ocr) if ocr is not None else {}
     info = _info(reader)
-    metadata: dict[str, Any] = {"pages": len(texts) + failed}
-    if ocr_pages:
-        metadata["ocr_pages"] = ocr_pages
+    # Pages are normalised one by one, so that their start offsets hold in the document's text.
+    text, starts = join_pages([normalize_text(t).strip() for t in texts])
+    metadata: dict[str, Any] = {"pages": len(texts), PAGE_STARTS_KEY: starts, **ocr_meta}
     if failed:
-        metadata["pages_failed"] = failed
+        metadata["pages_failed"] = len(failed)
     metadata.update({key: info[key] for key in ("author", "created") if info.get(key)})
-    text = "\n\n".join(t.strip() for t in texts if t.strip())
     title = info.get("title") or first_line(text)
     return [make_document(text, source_name, PDF_MIME, title=title, metadata=metadata, empty_reason=NO_TEXT_REASON)]
 
@@ -68,48 +76,63 @@ def _open(data: bytes, source_name: str) -> PdfReader:
     return reader
 
 
-def _page_texts(reader: PdfReader, source_name: str) -> tuple[list[str], int]:
+def _page_texts(reader: PdfReader, source_name: str) -> tuple[list[str], list[int]]:
+    # A page whose text cannot be extracted keeps its place (blank), so that later pages keep their numbers.
     texts: list[str] = []
-    failed = 0
+    failed: list[int] = []
     for number, page in enumerate(reader.pages, start=1):
         try:
             texts.append(page.extract_text() or "")
         except Exception as e:  # noqa: BLE001 - one broken page must not lose the rest of the file
-            failed += 1
+            texts.append("")
+            failed.append(number)
             logger.warning("%s: page %d skipped, its text cannot be extracted (%s)", source_name, number, e)
-    if failed and not texts:
-        raise LoaderError(source_name, f"corrupt PDF: no page could be read ({failed} failed)")
+    if failed and len(failed) == len(texts):
+        raise LoaderError(source_name, f"corrupt PDF: no page could be read ({len(failed)} failed)")
     return texts, failed
 
 
 def _ocr_blank_pages(
-    reader: PdfReader, texts: list[str], source_name: str, languages: str | None
-) -> tuple[list[str], list[int]]:
-    # Pages whose text layer is blank (scans) are read from their images; the rest keep their layer.
-    if languages is None or len(texts) != len(reader.pages):
-        return texts, []
-    from indexer.loaders.ocr import OcrUnavailableError, ocr_image, resolve_languages
-
-    done: list[int] = []
-    missing: OcrUnavailableError | None = None
-    for number, page in enumerate(reader.pages, start=1):
-        if texts[number - 1].strip():
-            continue
+    reader: PdfReader, texts: list[str], broken: set[int], source_name: str, options: OcrOptions
+) -> dict[str, Any]:
+    # Pages whose text layer is blank (scans) are read from their images, in place; the rest keep their layer.
+    blank = [n for n, text in enumerate(texts, start=1) if not text.strip() and n not in broken]
+    read: dict[int, PageText] = {}
+    failed: list[list[Any]] = []
+    for position, number in enumerate(blank):
         try:
-            images = [image.image for image in page.images]
-            if not images:
-                continue
-            lang = resolve_languages(languages, source_name)
-            texts[number - 1] = "\n".join(ocr_image(image, lang, source_name) for image in images if image)
-            done.append(number)
-        except OcrUnavailableError as e:
-            missing = e
-            break
-        except (PyPdfError, ValueError, TypeError, KeyError, OSError) as e:
+            images = [image.image for image in reader.pages[number - 1].images]
+        except (PyPdfError, ValueError, TypeError, KeyError, OSError, AttributeError) as e:
             logger.warning("%s: page %d: its images cannot be read for OCR (%s)", source_name, number, e)
-    if missing is not None and not any(t.strip() for t in texts):
-        raise LoaderError(source_name, f"no text layer (a scanned PDF?); {missing.reason}") from missing
-    return texts, done
+            continue
+        images = [image for image in images if image is not None]
+        if not images:
+            continue
+        if options.on_page is not None:
+            options.on_page(source_name, number, len(texts))
+        try:
+            pages = [ocr_page(image, options, source_name) for image in images]
+        except OcrUnavailableError as e:
+            return _missing(texts, blank[position:], source_name, e)
+        except LoaderError as e:
+            # One page that cannot be read (or runs past its time bound) fails alone; the report names it.
+            failed.append([number, e.reason])
+            continue
+        texts[number - 1] = "\n".join(page.text for page in pages)
+        read[number] = PageText(texts[number - 1], pages[0].languages, pages[0].script, pages[0].rotated)
+    metadata: dict[str, Any] = {}
+    if read:
+        metadata = {"ocr_pages": sorted(read), **ocr_metadata(list(read.values()), list(read))}
+    if failed:
+        metadata[OCR_FAILED_KEY] = failed
+    return metadata
+
+
+def _missing(texts: list[str], unread: list[int], source_name: str, error: LoaderError) -> dict[str, Any]:
+    # Without Tesseract the pages with a text layer are still indexed; the report names the pages left out.
+    if not any(text.strip() for text in texts):
+        raise LoaderError(source_name, f"no text layer (a scanned PDF?); {error.reason}") from error
+    return {OCR_SKIPPED_KEY: unread}
 
 
 def _info(reader: PdfReader) -> dict[str, str]:

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +20,7 @@ from indexer.errors import LoaderError, UnsupportedFileTypeError
 from indexer.loaders import load_file
 from indexer.loaders.archive import skipped_note
 from indexer.loaders.limits import LoadLimits, cap_text
+from indexer.loaders.ocr import PageCallback, ocr_note
 
 logger = logging.getLogger(__name__)
 _MB = 1024 * 1024
@@ -51,23 +53,27 @@ def limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * _MB, memory_mb * _MB))
 
 
-def answer(request: dict[str, Any], limits: LoadLimits, collect: _Collect) -> tuple[dict[str, Any], bool]:
+def answer(
+    request: dict[str, Any], limits: LoadLimits, collect: _Collect, on_page: PageCallback | None = None
+) -> tuple[dict[str, Any], bool]:
     """Load the file a request names.
 
     Args:
         request: ``path``, ``source_name``, ``text_field`` and ``max_bytes``.
         limits: the bounds.
         collect: the handler gathering this request's warnings.
+        on_page: called before each page read by OCR.
 
     Returns:
         The response, and whether this worker must exit after sending it (its memory ran out).
     """
     name = request["source_name"]
     try:
-        documents = load_file(Path(request["path"]), name, request["text_field"], request["max_bytes"], limits)
-        skipped = skipped_note(documents)
+        path = Path(request["path"])
+        documents = load_file(path, name, request["text_field"], request["max_bytes"], limits, on_page)
+        notes = [ocr_note(documents), skipped_note(documents)]
         documents, cut = cap_text(documents, limits.max_text_chars)
-        note = "; ".join(n for n in (cut, skipped) if n)
+        note = "; ".join(n for n in (cut, *notes) if n)
         response = {"documents": [asdict(doc) for doc in documents], "note": note}
         return response | {"logs": collect.messages}, False
     except UnsupportedFileTypeError as e:
@@ -94,7 +100,7 @@ def serve(limits: LoadLimits, requests: IO[str], responses: IO[str]) -> None:
         collect = _Collect()
         root.addHandler(collect)
         try:
-            response, done = answer(json.loads(line), limits, collect)
+            response, done = answer(json.loads(line), limits, collect, partial(_progress, responses))
         finally:
             root.removeHandler(collect)
         try:
@@ -107,6 +113,12 @@ def serve(limits: LoadLimits, requests: IO[str], responses: IO[str]) -> None:
         responses.flush()
         if done:
             return
+
+
+def _progress(responses: IO[str], source_name: str, page: int, pages: int) -> None:
+    # A line before the answer: the parent reports it and gives the file another page's worth of time.
+    responses.write(json.dumps({"progress": {"source_name": source_name, "page": page, "pages": pages}}) + "\n")
+    responses.flush()
 
 
 def main() -> None:
