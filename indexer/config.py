@@ -6,7 +6,10 @@ import json
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
+
+from indexer import config_check
+from indexer.errors import SettingsError
 
 DEFAULT_MODEL = "builtin:multilingual-e5-small"
 
@@ -126,12 +129,6 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def _coerce(value: str, kind: Any) -> Any:
-    if kind in (int, "int"):
-        return int(value)
-    return value
-
-
 def load_settings(home: str | None = None, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build Settings from defaults, ``<home>/settings.json`` and ``BABELSEARCH_*`` variables.
 
@@ -146,26 +143,32 @@ def load_settings(home: str | None = None, environ: dict[str, str] | None = None
         The resolved Settings.
 
     Raises:
-        ValueError: if the config file or a variable holds an invalid value.
+        SettingsError: (a ValueError) if the config file, a variable or an override holds a value of the wrong
+            type, or the file a key that is not a setting; the message names the key, the value and the source.
+        ValueError: if a value is of the right type but not a valid choice.
     """
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     home = home or env.get("BABELSEARCH_HOME") or Settings.home
     config_file = Path(home).expanduser() / "settings.json"
-    known = {f.name: f.type for f in fields(Settings)}
+    known = {f.name: f for f in fields(Settings)}
+    kinds = get_type_hints(Settings)
     if config_file.is_file():
         try:
             data = json.loads(config_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as e:
-            raise ValueError(f"{config_file}: not valid JSON ({e})") from e
-        values.update({k: v for k, v in data.items() if k in known})
-    for name, kind in known.items():
-        raw = env.get(f"BABELSEARCH_{name.upper()}")
-        if raw is not None and name != "home":
-            try:
-                values[name] = _coerce(raw, kind)
-            except ValueError as e:
-                raise ValueError(f"BABELSEARCH_{name.upper()}={raw!r}: expected {kind}") from e
+            raise SettingsError(f"{config_file}: not valid JSON ({e})") from e
+        if not isinstance(data, dict):
+            raise SettingsError(f"{config_file}: expected a JSON object of settings, found {type(data).__name__}")
+        config_check.check_keys(data, known, str(config_file))
+        values.update({k: config_check.check_value(k, v, kinds[k], str(config_file)) for k, v in data.items()})
+    config_check.warn_unknown_env(env, known)
+    for name in known:
+        variable = f"BABELSEARCH_{name.upper()}"
+        if (raw := env.get(variable)) is not None and name != "home":
+            values[name] = config_check.parse_env(name, raw, kinds[name], variable)
     values["home"] = home
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    config_check.check_keys(overrides, known, "load_settings argument")
+    values.update({k: config_check.check_value(k, v, kinds[k], "load_settings argument") for k, v in overrides.items()
+                   if v is not None})
     return Settings(**values)

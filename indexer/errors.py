@@ -45,6 +45,10 @@ class DocumentNotFoundError(BabelSearchError):
     """A document id does not exist."""
 
 
+class SettingsError(BabelSearchError, ValueError):
+    """A setting has a wrong type or an unknown name (the message says which, where from, and what is valid)."""
+
+
 class StoreError(BabelSearchError):
     """The metadata store failed (database unreachable, locked, corrupt)."""
 
