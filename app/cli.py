@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("stats", help="counts, model and index facts").add_argument("--json", action="store_true")
     re = sub.add_parser("reindex", help="rebuild the vector index from the stored embeddings")
     re.add_argument("--reembed", action="store_true", help="embed every chunk again with the configured model")
+    mv = sub.add_parser("migrate-vectors", help="move the vectors to another backend (e.g. Milvus), verify them "
+                        "and switch to it (see docs/scaling.md)")
+    mv.add_argument("--to", required=True, metavar="BACKEND", help="milvus, faiss or numpy")
+    mv.add_argument("--uri", help="Milvus server URL or Milvus Lite file (default: milvus_uri)")
+    mv.add_argument("--collection", help="Milvus collection (default: milvus_collection)")
+    mv.add_argument("--index-type", help="Milvus index: FLAT, HNSW, IVF_FLAT or AUTOINDEX (default: milvus_index)")
+    mv.add_argument("--json", action="store_true")
     return p
 
 
@@ -232,7 +239,8 @@ def _print_results(response: Any) -> None:
     for r in response.results:
         snippet = " ".join(r.text.split())[:160]
         stance = f" {r.stance}" if r.stance else ""
-        print(f"{r.rank:>3}. {r.score:.3f}{stance} [{r.language or '?'}] {r.title} ({r.collection}/{r.source_name})")
+        where = f"{r.collection}/{r.source_name}" + (f", p. {r.page}" if r.page is not None else "")
+        print(f"{r.rank:>3}. {r.score:.3f}{stance} [{r.language or '?'}] {r.title} ({where})")
         print(f"     {snippet}")
 
 
@@ -290,6 +298,19 @@ def cmd_reindex(service: SearchService, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_vectors(service: SearchService, args: argparse.Namespace) -> int:
+    """``babelsearch migrate-vectors --to milvus``."""
+    moved = service.migrate_vectors(args.to, milvus_uri=args.uri, milvus_collection=args.collection,
+                                    milvus_index=args.index_type)
+    if args.json:
+        _print_json(moved.to_dict())
+    else:
+        print(f"moved {moved.target_count} vectors from {moved.source} to {moved.target} (database: {moved.stored}, "
+              f"old index: {moved.source_count}; {moved.spot_checked} found themselves in the new one)")
+        print(f"{moved.settings_file} now sets ann_backend={moved.target}; set the same on every other machine")
+    return 0
+
+
 def cmd_worker(service: SearchService, args: argparse.Namespace) -> int:
     """``babelsearch worker``."""
     service.run_worker(args.concurrency)
@@ -332,7 +353,7 @@ def _print_job(job: Any) -> None:
 
 COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "similar": cmd_similar, "nli": cmd_nli,
             "collections": cmd_collections, "documents": cmd_documents, "delete": cmd_delete, "stats": cmd_stats,
-            "reindex": cmd_reindex, "worker": cmd_worker, "jobs": cmd_jobs}
+            "reindex": cmd_reindex, "migrate-vectors": cmd_migrate_vectors, "worker": cmd_worker, "jobs": cmd_jobs}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,6 +27,7 @@ from indexer.pipeline import Indexer
 from indexer.report import IngestReport, Progress
 from indexer.store import keywords
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, JobFileInfo, JobInfo
+from indexer.vector_migration import VectorMigration, migrate_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -349,6 +350,21 @@ class SearchService:
         """Rebuild the vector index (optionally re-embedding); returns the vector count."""
         with self.lock:
             return self.indexer.reindex(reembed)
+
+    def migrate_vectors(self, backend: str, **settings: str | None) -> VectorMigration:
+        """Move the vectors to another backend and switch to it (``babelsearch migrate-vectors``).
+
+        Args:
+            backend: "milvus", "faiss" or "numpy".
+            **settings: the target's ``milvus_uri``, ``milvus_collection``, ``milvus_index`` (None: as configured).
+
+        Returns:
+            The counts verified and the settings file written (see ``indexer.vector_migration``).
+        """
+        with self.lock:
+            result = migrate_vectors(self.indexer, backend, **settings)
+            self.settings = self.indexer.settings
+            return result
 
     def close(self) -> None:
         """Save and close."""

@@ -126,8 +126,11 @@ class MilvusIndex(VectorIndex):
     def _client(self) -> MilvusClient:
         # Connect on first use: Milvus Lite starts its engine (seconds), which an unused index should not pay.
         if self._client_ is None:
+            # Milvus Lite serves in this process: no link to keep alive, and its gRPC server answers the client's
+            # idle keepalive pings with "too many pings", which breaks the shared connection for later clients.
+            options = {"grpc_options": {"grpc.keepalive_time_ms": 2**31 - 1}} if self.uri.endswith(".db") else {}
             try:
-                self._client_ = MilvusClient(uri=self.uri)
+                self._client_ = MilvusClient(uri=self.uri, **options)
             except MilvusException as e:
                 raise VectorIndexError(f"Milvus at {safe_uri(self.uri)}: cannot connect ({e.message})") from e
         return self._client_
