@@ -1,14 +1,14 @@
-"""Plain result dataclasses returned by the search service, and snippet highlighting."""
+"""Plain result dataclasses returned by the search service (highlighting: ``app.highlight``)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: Words shorter than this are not highlighted (articles, particles).
-MIN_HIGHLIGHT = 3
-_WORD = re.compile(r"\w+", re.UNICODE)
+from app.highlight import highlight_spans
+
+# Re-exported: results and their highlight spans come from one module.
+__all__ = ["IndexStats", "SearchResponse", "SearchResult", "highlight_spans"]
 
 
 @dataclass
@@ -82,46 +82,3 @@ class IndexStats:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
-
-
-def highlight_spans(text: str, query: str) -> list[tuple[int, int]]:
-    """Character spans of ``text`` where a word of ``query`` occurs (case-insensitive, whole words).
-
-    Args:
-        text: the passage.
-        query: the user's query.
-
-    Returns:
-        Sorted, non-overlapping (start, end) spans.
-    """
-    words = {w.casefold() for w in _WORD.findall(query) if len(w) >= MIN_HIGHLIGHT or not w.isascii()}
-    if not words:
-        return []
-    spans = []
-    for match in _WORD.finditer(text):
-        token = match.group().casefold()
-        # Scripts without spaces (CJK) yield long runs: match query words inside them too.
-        if token in words:
-            spans.append(match.span())
-        elif not token.isascii():
-            spans += [(match.start() + i, match.start() + i + len(w)) for w in words if len(w) >= 2
-                      for i in _find_all(token, w)]
-    return _merge(sorted(spans))
-
-
-def _find_all(haystack: str, needle: str) -> list[int]:
-    out, start = [], haystack.find(needle)
-    while start >= 0:
-        out.append(start)
-        start = haystack.find(needle, start + 1)
-    return out
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged

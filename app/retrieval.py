@@ -1,7 +1,14 @@
-"""Retrieval strategies over the vector index: plain, language-balanced, hybrid (dense + keyword)."""
+"""Retrieval strategies over the vector index: plain, language-balanced, hybrid (dense + keyword).
+
+Raw cosines are not comparable across languages (a query scores passages in its own language higher), so
+relevance is judged on a calibrated score: the z-score of a passage's cosine against the distribution of its
+language's cosines for the same query. One notion of relevance serves the balanced order, the feedback and the
+language facets in every mode.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,14 +17,31 @@ from indexer.ann import VectorIndex
 
 #: Reciprocal rank fusion constant (the usual 60).
 RRF_K = 60
-#: Weight of the top hits' vectors added to the query when searching other languages.
+#: Most top hits the query moves towards when searching other languages (relevance feedback).
+FEEDBACK_HITS = 3
+#: How far (in calibrated score) below the best hit another hit may be and still join the feedback.
+FEEDBACK_MARGIN = 1.0
+#: Weight of the feedback hits' vectors added to the query, at full confidence.
 FEEDBACK_WEIGHT = 1.0
-#: Top plain hits used as feedback (XQuAD, 12 languages: 1 hit → 10.7 language versions in the top 12, 3 → 8.6).
-FEEDBACK_HITS = 1
-#: Calibrated score above which a passage counts as relevant in the language facets.
-FACET_Z = 3.5
-#: In small collections: how far below the best calibrated score a passage still counts as relevant.
-FACET_MARGIN = 1.0
+#: Confidence in the feedback grows from 0 at this calibrated score of the best hit ...
+FEEDBACK_Z0 = 2.0
+#: ... to full over this many points above it: a best hit that barely stands out moves the query little.
+FEEDBACK_SPAN = 2.0
+#: Calibrated score (of the fed-back query) from which a passage counts as relevant.
+RELEVANT_Z = 3.5
+#: Below this many searchable passages the z-scores are too noisy for a fixed floor ...
+SMALL_COLLECTION = 200
+#: ... and a passage counts as relevant when it is within this margin of the best calibrated score.
+SMALL_MARGIN = 1.0
+#: Pseudo-count of the pooled profile in each language's profile: few passages, mostly pooled statistics.
+PRIOR_CHUNKS = 20
+#: A keyword hit votes in hybrid search only when it holds this share of the query's meaningful words.
+KEYWORD_MIN_SHARE = 0.5
+#: A short query's language is the nearest language centroid's when it leads the next by this cosine margin.
+LANGUAGE_MARGIN = 0.02
+#: Passages looked at per language (balanced) or in all (facets).
+PER_LANGUAGE = 50
+NEAREST = 200
 
 
 @dataclass
@@ -38,9 +62,26 @@ class LanguageProfile:
         return (scores - float(query @ self.mean)) / std
 
 
-def build_profiles(language_ids: dict[str, np.ndarray], vectors_of: callable, sample: int = 4000,
-                   seed: int = 0) -> dict[str, LanguageProfile]:
-    """Profile each language from (a sample of) its chunk vectors.
+@dataclass(frozen=True)
+class Hit:
+    """A passage found for a query: raw cosine and calibrated score."""
+
+    chunk_id: int
+    score: float
+    z: float
+    language: str
+
+
+def build_profiles(
+    language_ids: dict[str, np.ndarray],
+    vectors_of: Callable[[np.ndarray], np.ndarray],
+    sample: int = 4000,
+    seed: int = 0,
+) -> dict[str, LanguageProfile]:
+    """Profile each language from (a sample of) its chunk vectors, shrunk towards the pooled profile.
+
+    A language with few chunks says little about its own spread: its profile leans on the statistics of all
+    languages together, with ``PRIOR_CHUNKS`` pseudo-chunks' weight.
 
     Args:
         language_ids: chunk ids per language.
@@ -52,104 +93,228 @@ def build_profiles(language_ids: dict[str, np.ndarray], vectors_of: callable, sa
         A profile per language.
     """
     rng = np.random.default_rng(seed)
-    out = {}
+    vecs = {}
     for lang, ids in language_ids.items():
         picked = ids if len(ids) <= sample else rng.choice(ids, sample, replace=False)
-        vecs = vectors_of(picked).astype(np.float64)
-        # A language with one chunk has no spread: fall back to an isotropic unit-variance-ish covariance.
-        cov = np.cov(vecs, rowvar=False) if len(vecs) > 1 else np.eye(vecs.shape[1]) / vecs.shape[1]
-        out[lang] = LanguageProfile(ids, vecs.mean(axis=0), cov + np.eye(vecs.shape[1]) * 1e-6)
+        vecs[lang] = vectors_of(picked).astype(np.float64)
+    if not vecs:
+        return {}
+    pooled = np.concatenate(list(vecs.values()))
+    dim = pooled.shape[1]
+    pool_mean = pooled.mean(axis=0)
+    covs = {lang: np.cov(v, rowvar=False) if len(v) > 1 else np.zeros((dim, dim)) for lang, v in vecs.items()}
+    dof = sum(len(v) - 1 for v in vecs.values())
+    # The spread within a language, pooled (the offsets between languages are what calibration removes);
+    # with one chunk per language, the spread of all, and with one chunk in all an isotropic stand-in.
+    if dof >= 2:
+        pool_cov = sum((len(vecs[lang]) - 1) * c for lang, c in covs.items()) / dof
+    else:
+        pool_cov = np.cov(pooled, rowvar=False) if len(pooled) > 1 else np.eye(dim) / dim
+    out = {}
+    for lang, v in vecs.items():
+        n, cov = len(v), covs[lang]
+        mean = (n * v.mean(axis=0) + PRIOR_CHUNKS * pool_mean) / (n + PRIOR_CHUNKS)
+        cov = (n * cov + PRIOR_CHUNKS * pool_cov) / (n + PRIOR_CHUNKS)
+        out[lang] = LanguageProfile(language_ids[lang], mean, cov + np.eye(dim) * 1e-6)
     return out
 
 
-def feedback_query(query: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """The query moved towards its best hits, so that their translations rank first in other languages."""
-    if not len(seeds):
-        return query
-    moved = query + FEEDBACK_WEIGHT * seeds.mean(axis=0)
-    return (moved / np.linalg.norm(moved)).astype(np.float32)
+def embedding_language(query: np.ndarray, profiles: dict[str, LanguageProfile]) -> str | None:
+    """The language whose passages' centroid the query vector leans towards, if it clearly does.
 
-
-def balanced(index: VectorIndex, query: np.ndarray, seeds: np.ndarray, profiles: dict[str, LanguageProfile],
-             allowed: np.ndarray | None, k: int, first: int | None) -> tuple[list[tuple[int, float]], dict[str, int]]:
-    """Language-balanced ranking: the best passages of every language, interleaved by calibrated score.
+    Each language's direction is its mean vector less the mean of all languages' means (what the languages
+    share is topic, not language).
 
     Args:
-        index: the vector index.
         query: the normalised query vector.
-        seeds: vectors of the plain search's top hits (relevance feedback).
-        profiles: per-language profiles (``build_profiles``).
-        allowed: ids permitted by the user's filters (None = all).
-        k: results wanted.
-        first: the plain search's top hit, kept at rank 1 so the top result never gets worse.
+        profiles: per-language profiles.
 
     Returns:
-        ([(chunk id, raw score)], relevant passages per language).
+        A language code, or None with fewer than two languages or no clear lead (``LANGUAGE_MARGIN``).
     """
-    moved = feedback_query(query, seeds)
-    per_lang: dict[str, list[tuple[int, float, float]]] = {}
-    facets = {}
+    langs = [lang for lang in profiles if lang != "unknown"]
+    if len(langs) < 2:
+        return None
+    means = np.stack([profiles[lang].mean for lang in langs])
+    directions = means - means.mean(axis=0)
+    directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-12)
+    sims = directions @ query
+    first, second = np.argsort(-sims)[:2]
+    return langs[first] if sims[first] - sims[second] >= LANGUAGE_MARGIN else None
+
+
+def nearest(
+    index: VectorIndex,
+    query: np.ndarray,
+    profiles: dict[str, LanguageProfile],
+    allowed: np.ndarray | None,
+    n: int = NEAREST,
+) -> list[Hit]:
+    """The query's ``n`` nearest passages in any language, with calibrated scores, best raw score first."""
+    scores, found = index.search(query[None, :], n, allowed)
+    keep = found[0] >= 0
+    ids, raw = found[0][keep], scores[0][keep]
+    z = np.full(len(ids), -np.inf)
+    langs = np.full(len(ids), "unknown", dtype=object)
+    for lang, profile in profiles.items():
+        mask = np.isin(ids, profile.ids)
+        if mask.any():
+            z[mask] = profile.calibrate(query, raw[mask])
+            langs[mask] = lang
+    return [Hit(int(i), float(s), float(zz), str(lang)) for i, s, zz, lang in zip(ids, raw, z, langs)]
+
+
+def per_language(
+    index: VectorIndex,
+    query: np.ndarray,
+    profiles: dict[str, LanguageProfile],
+    allowed: np.ndarray | None,
+    n: int = PER_LANGUAGE,
+) -> dict[str, list[Hit]]:
+    """The ``n`` best passages of each language, with calibrated scores, best first."""
+    out = {}
     for lang, profile in profiles.items():
         ids = profile.ids if allowed is None else np.intersect1d(profile.ids, allowed, assume_unique=True)
         if not len(ids):
             continue
-        scores, found = index.search(moved[None, :], max(k, 50), ids)
+        scores, found = index.search(query[None, :], n, ids)
         keep = found[0] >= 0
-        z = profile.calibrate(moved, scores[0][keep])
-        per_lang[lang] = [(int(i), float(s), float(zz)) for i, s, zz in zip(found[0][keep], scores[0][keep], z)]
-        facets[lang] = int((z >= FACET_Z).sum())
-    # Round r holds every language's r-th best passage, ordered by calibrated score.
-    ordered = sorted(((r, -zz, i, s) for hits in per_lang.values() for r, (i, s, zz) in enumerate(hits)))
+        z = profile.calibrate(query, scores[0][keep])
+        out[lang] = [Hit(int(i), float(s), float(zz), lang) for i, s, zz in zip(found[0][keep], scores[0][keep], z)]
+    return out
+
+
+def feedback_query(query: np.ndarray, hits: list[Hit], vectors_of: Callable[[list[int]], np.ndarray]) -> np.ndarray:
+    """The query moved towards its best hits by calibrated score, as far as their lead justifies.
+
+    Hits within ``FEEDBACK_MARGIN`` of the best (at most ``FEEDBACK_HITS``) are averaged with weights
+    ``exp(z - z_best)``; the move grows with how far the best hit stands out (``FEEDBACK_Z0``, ``FEEDBACK_SPAN``),
+    so a best hit that is no better than chance does not drag the other languages after it.
+
+    Args:
+        query: the normalised query vector.
+        hits: candidates with calibrated scores (any order).
+        vectors_of: returns the vectors of chunk ids.
+
+    Returns:
+        The normalised moved query (the query itself when nothing stands out).
+    """
+    ranked = sorted((h for h in hits if np.isfinite(h.z)), key=lambda h: -h.z)
+    if not ranked:
+        return query
+    best = ranked[0].z
+    confidence = float(np.clip((best - FEEDBACK_Z0) / FEEDBACK_SPAN, 0.0, 1.0))
+    seeds = [h for h in ranked[:FEEDBACK_HITS] if h.z >= best - FEEDBACK_MARGIN]
+    if confidence <= 0 or not seeds:
+        return query
+    weights = np.exp(np.array([h.z - best for h in seeds]))
+    centre = (weights[:, None] * vectors_of([h.chunk_id for h in seeds])).sum(axis=0) / weights.sum()
+    moved = query + FEEDBACK_WEIGHT * confidence * centre
+    return (moved / np.linalg.norm(moved)).astype(np.float32)
+
+
+def relevance_floor(best_z: float, searchable: int) -> float:
+    """The calibrated score from which a passage counts as relevant.
+
+    Args:
+        best_z: the best calibrated score found.
+        searchable: how many passages the search could return.
+
+    Returns:
+        ``RELEVANT_Z``; in a small collection at most ``SMALL_MARGIN`` below the best score.
+    """
+    if searchable < SMALL_COLLECTION:
+        return min(RELEVANT_Z, best_z - SMALL_MARGIN)
+    return RELEVANT_Z
+
+
+def count_relevant(hits: list[Hit], floor: float) -> dict[str, int]:
+    """Relevant passages per language (every language of ``hits`` is present, with 0 where none passes)."""
+    out: dict[str, int] = {}
+    for hit in hits:
+        out[hit.language] = out.get(hit.language, 0) + int(hit.z >= floor)
+    return out
+
+
+def balanced(by_language: dict[str, list[Hit]], floor: float, k: int) -> list[Hit]:
+    """Language-balanced order: relevant passages of every language interleaved, then the rest.
+
+    Round r holds every language's r-th best passage, ordered by calibrated score; the passages above ``floor``
+    come first, so a language without a relevant passage takes no top slot.
+
+    Args:
+        by_language: each language's passages, best first (``per_language``).
+        floor: the relevance floor (``relevance_floor``).
+        k: results wanted.
+
+    Returns:
+        The ranked passages.
+    """
+    ordered = sorted(
+        ((h.z < floor, r, -h.z, h.chunk_id), h) for hits in by_language.values() for r, h in enumerate(hits)
+    )
     out, seen = [], set()
-    if first is not None:
-        seen.add(first)
-        out.append(first)
-    out += [i for _, _, i, _ in ordered if i not in seen and not seen.add(i)]
-    raw = {i: s for hits in per_lang.values() for i, s, _ in hits}
-    return [(i, raw.get(i, float("nan"))) for i in out[:k]], facets
+    for _, hit in ordered:
+        if hit.chunk_id not in seen:
+            seen.add(hit.chunk_id)
+            out.append(hit)
+    return out[:k]
 
 
-def rrf(*rankings: list[int], k: int) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion of several rankings of chunk ids.
+def rrf(*rankings: list[int], k: int, weights: list[dict[int, float] | None] | None = None) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of several rankings of chunk ids, optionally weighting each ranking's entries.
 
     Args:
         *rankings: lists of chunk ids, best first.
         k: results wanted.
+        weights: per ranking, chunk id -> weight of its vote (None: every vote weighs 1); ids weighted 0 are
+            dropped from that ranking before ranks are counted.
 
     Returns:
         (chunk id, fused score) pairs, best first.
     """
     fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, chunk_id in enumerate(ranking):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    for n, ranking in enumerate(rankings):
+        weight = (weights or [None] * len(rankings))[n]
+        kept = ranking if weight is None else [i for i in ranking if weight.get(i, 0.0) > 0]
+        for rank, chunk_id in enumerate(kept):
+            vote = 1.0 if weight is None else weight[chunk_id]
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + vote / (RRF_K + rank + 1)
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 
 
-def language_facets(index: VectorIndex, query: np.ndarray, profiles: dict[str, LanguageProfile],
-                    allowed: np.ndarray | None, n: int = 200) -> dict[str, int]:
-    """Relevant passages per language among the query's ``n`` nearest, judged by calibrated score.
-
-    A passage counts when its z-score passes ``FACET_Z``, or, in a small collection where nothing
-    stands out that far, when it comes within ``FACET_MARGIN`` of the best z-score.
+def dense(
+    index: VectorIndex,
+    query: np.ndarray,
+    profiles: dict[str, LanguageProfile],
+    allowed: np.ndarray | None,
+    k: int,
+    vectors_of: Callable[[list[int]], np.ndarray],
+    balance: bool,
+) -> tuple[list[tuple[int, float]], dict[str, int]]:
+    """A dense search, plain or language-balanced, with the language facets of the same relevance floor.
 
     Args:
         index: the vector index.
         query: the normalised query vector.
-        profiles: per-language profiles.
+        profiles: per-language profiles (``build_profiles``).
         allowed: ids permitted by the user's filters (None = all).
-        n: how many nearest passages to look at.
+        k: results wanted.
+        vectors_of: returns the vectors of chunk ids (for the feedback).
+        balance: interleave the languages' relevant passages instead of ranking by raw score.
 
     Returns:
-        Language code → number of relevant passages.
+        ([(chunk id, raw score)], relevant passages per language).
     """
-    scores, found = index.search(query[None, :], n, allowed)
-    z_by_lang = {}
-    for lang, profile in profiles.items():
-        mask = np.isin(found[0], profile.ids)
-        if mask.any():
-            z_by_lang[lang] = profile.calibrate(query, scores[0][mask])
-    if not z_by_lang:
-        return {}
-    threshold = min(FACET_Z, max(float(z.max()) for z in z_by_lang.values()) - FACET_MARGIN)
-    return {lang: int((z >= threshold).sum()) for lang, z in z_by_lang.items()}
+    found = nearest(index, query, profiles, allowed, max(NEAREST, k))
+    if not found:
+        return [], {}
+    moved = feedback_query(query, found, vectors_of)
+    around = found if moved is query else nearest(index, moved, profiles, allowed)
+    searchable = len(allowed) if allowed is not None else index.count()
+    floor = relevance_floor(max(h.z for h in around), searchable)
+    facets = count_relevant(around, floor)
+    if not balance:
+        return [(h.chunk_id, h.score) for h in found[:k]], facets
+    ranked = balanced(per_language(index, moved, profiles, allowed, max(k, PER_LANGUAGE)), floor, k)
+    return [(h.chunk_id, h.score) for h in ranked], facets

@@ -13,6 +13,7 @@ import numpy as np
 
 from app import retrieval
 from app.claims import is_claim
+from app.highlight import match_share
 from app.rerank import rerank as rerank_results
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
 from indexer.ann import VectorIndex
@@ -20,7 +21,7 @@ from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
 from indexer.errors import BabelSearchError, JobNotFoundError
 from indexer.jobs import JobManager, run_worker
-from indexer.language import detect_language
+from indexer.language import detect_query_language
 from indexer.loaders import SUPPORTED_EXTENSIONS
 from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
@@ -119,6 +120,7 @@ class SearchService:
                    "rerank": rerank, "stance": stance}
         with self.lock:
             self.indexer.vectors  # loads the model and the index on first use: not timed
+            languages = self._check_languages(languages)
             t0 = time.perf_counter()
             qv = self.indexer.embedder.encode_queries(queries)
             filters = Filters(collections, languages, mimes)
@@ -131,7 +133,7 @@ class SearchService:
     def _search_one(self, query: str, vector: np.ndarray, filters: Filters, options: dict) -> SearchResponse:
         # Reranking scores rerank_k candidates and keeps the best k of them.
         k = max(options["k"], self.settings.rerank_k) if options["rerank"] else options["k"]
-        qlang = detect_language(query)
+        qlang = detect_query_language(query) or retrieval.embedding_language(vector, self._profiles())
         if options["other_languages"] and qlang:
             present = filters.languages or list(self._language_ids())
             filters = Filters(filters.collections, [lang for lang in present if lang != qlang], filters.mimes)
@@ -144,10 +146,11 @@ class SearchService:
                                      options["balanced"])
         ids = [i for i, _ in ranked]
         if options["hybrid"]:
-            ids = [i for i, _ in retrieval.rrf(ids, [i for i, _ in keyword], k=k)]
+            ids = self._fuse(query, qlang, ids, [i for i, _ in keyword], k)
         infos = self.store.chunks(ids[:k])
         scores = self._cosines(vector, ids[:k])
-        results = [_result(n + 1, scores[i], infos[i], query) for n, i in enumerate(i for i in ids[:k] if i in infos)]
+        results = [_result(n + 1, scores[i], infos[i], query, qlang)
+                   for n, i in enumerate(i for i in ids[:k] if i in infos)]
         reorder = bool(options["rerank"]) and is_claim(query)
         if options["rerank"] or options["stance"]:
             results = self._nli_pass(query, results, reorder=reorder)
@@ -155,6 +158,28 @@ class SearchService:
         for n, r in enumerate(results):
             r.rank = n + 1
         return SearchResponse(query, results, 0.0, qlang, facets, dict(options, reordered=reorder))
+
+    def _check_languages(self, languages: list[str] | None) -> list[str] | None:
+        # A code no passage has ("qq", or a language never ingested) would silently find nothing.
+        if languages is None:
+            return None
+        codes = [code.strip().lower() for code in languages]
+        held = self._language_ids()
+        unknown = [code for code in codes if code not in held]
+        if unknown and held:
+            raise QueryError(f"no passages in language {', '.join(map(repr, unknown))}; the collections hold: "
+                             f"{', '.join(sorted(held))}")
+        return codes
+
+    def _fuse(self, query: str, qlang: str | None, dense: list[int], keyword: list[int], k: int) -> list[int]:
+        # Keyword votes weigh as much as the passage matches the query's words (names and numbers only across
+        # languages): a passage sharing a stop word or two is no evidence.
+        infos = self.store.chunks(keyword)
+        weights = {}
+        for i in keyword:
+            share = match_share(infos[i].text, query, qlang, infos[i].language) if i in infos else 0.0
+            weights[i] = share if share >= retrieval.KEYWORD_MIN_SHARE else 0.0
+        return [i for i, _ in retrieval.rrf(dense, keyword, k=k, weights=[None, weights])]
 
     @property
     def nli(self) -> NliModel:
@@ -186,13 +211,7 @@ class SearchService:
 
     def _dense_locked(self, index: VectorIndex, vector: np.ndarray, k: int, allowed: np.ndarray | None,
                       balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
-        scores, found = index.search(vector[None, :], max(k, retrieval.FEEDBACK_HITS), allowed)
-        plain = [(int(i), float(s)) for i, s in zip(found[0], scores[0]) if i >= 0]
-        profiles = self._profiles()
-        if not balanced or not plain:
-            return plain[:k], retrieval.language_facets(index, vector, profiles, allowed)
-        seeds = self._vectors_of([i for i, _ in plain[: retrieval.FEEDBACK_HITS]])
-        return retrieval.balanced(index, vector, seeds, profiles, allowed, k, plain[0][0])
+        return retrieval.dense(index, vector, self._profiles(), allowed, k, self._vectors_of, balanced)
 
     def _language_ids(self) -> dict[str, np.ndarray]:
         return self._profiles_for_generation()[1]
@@ -243,7 +262,8 @@ class SearchService:
             ranked, facets = self._dense(vector, k, allowed, balanced)
             ids = [i for i, _ in ranked][:k]
             infos, scores = self.store.chunks(ids), self._cosines(vector, ids)
-            results = [_result(n + 1, scores[i], infos[i], "") for n, i in enumerate(i for i in ids if i in infos)]
+            results = [_result(n + 1, scores[i], infos[i], "", None)
+                       for n, i in enumerate(i for i in ids if i in infos)]
         return SearchResponse(doc.title, results, (time.perf_counter() - t0) * 1000, doc.language, facets,
                               {"k": k, "balanced": balanced, "similar_to": document_id})
 
@@ -371,11 +391,12 @@ class SearchService:
         self.indexer.close()
 
 
-def _result(rank: int, score: float, info: ChunkInfo, query: str) -> SearchResult:
+def _result(rank: int, score: float, info: ChunkInfo, query: str, query_language: str | None) -> SearchResult:
     return SearchResult(rank=rank, score=round(float(score), 6), text=info.text, source_name=info.source_name,
                         title=info.title, language=info.language, collection=info.collection,
                         document_id=info.document_id, chunk_id=info.chunk_id, char_start=info.char_start,
-                        char_end=info.char_end, mime=info.mime, highlights=highlight_spans(info.text, query))
+                        char_end=info.char_end, mime=info.mime,
+                        highlights=highlight_spans(info.text, query, query_language, info.language))
 
 
 def _saved_count(home: Path) -> int:

@@ -17,6 +17,10 @@ SAMPLE_CHARS = 2000
 MIN_LETTERS = 3
 # Return None rather than guess when the two best languages score this close (0..1).
 MIN_RELATIVE_DISTANCE = 0.05
+# A query of fewer words than this is short: the detector must be this confident (0..1) about it, or the
+# caller decides another way (from the query's embedding).
+SHORT_QUERY_WORDS = 4
+SHORT_QUERY_CONFIDENCE = 0.9
 
 # Lingua's names, where a reader expects another one.
 _NAMES = {"nb": "Norwegian Bokmål", "nn": "Norwegian Nynorsk", "el": "Greek", "sl": "Slovenian", "lg": "Ganda"}
@@ -64,6 +68,29 @@ def detect_language(text: str) -> str | None:
     if sample is None:
         return None
     return _code(_detector().detect_language_of(sample))
+
+
+def detect_query_language(text: str) -> str | None:
+    """Detect the language of a query, refusing to guess on a short one unless the detector is confident.
+
+    One- to three-word queries ("Passau", "dam failure") are often mistaken for a close language; for them the
+    detector's confidence must reach ``SHORT_QUERY_CONFIDENCE``.
+
+    Args:
+        text: the query.
+
+    Returns:
+        The ISO 639-1 code, or None when the query is too short or ambiguous to tell.
+    """
+    sample = _sample(text)
+    if sample is None:
+        return None
+    if len(sample.split()) >= SHORT_QUERY_WORDS:
+        return _code(_detector().detect_language_of(sample))
+    confidences = _detector().compute_language_confidence_values(sample)
+    if not confidences or confidences[0].value < SHORT_QUERY_CONFIDENCE:
+        return None
+    return _code(confidences[0].language)
 
 
 def detect_languages(texts: list[str]) -> list[str | None]:

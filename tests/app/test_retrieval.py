@@ -40,18 +40,57 @@ def test_plain_search_favours_the_query_language_balanced_does_not(world) -> Non
     index, profiles, query = world
     _, found = index.search(query[None], 4)
     plain_langs = ["en" if i < 1000 else "ru" for i in found[0]]
-    ranked, _ = retrieval.balanced(index, query, np.empty((0, DIM), np.float32), profiles, None, 4, int(found[0][0]))
-    ids = [i for i, _ in ranked]
-    assert ids[0] == found[0][0]
+    ranked = retrieval.balanced(retrieval.per_language(index, query, profiles, None), 3.0, 4)
+    ids = [h.chunk_id for h in ranked]
     assert {1000, 1001} <= set(ids) and {0, 1} <= set(ids)  # both languages' planted passages
     assert plain_langs.count("en") > 2
 
 
+def test_languages_without_a_relevant_passage_come_last(world) -> None:
+    index, profiles, query = world
+    by_language = retrieval.per_language(index, query, profiles, None)
+    # Russian loses its planted passages: its best is now unrelated, and ranks after every relevant English one.
+    by_language["ru"] = [h for h in by_language["ru"] if h.chunk_id not in (1000, 1001)]
+    ranked = retrieval.balanced(by_language, 3.0, 6)
+    assert [h.chunk_id for h in ranked[:2]] in ([0, 1], [1, 0])
+    assert all(h.z < 3.0 for h in ranked[2:]) and {h.language for h in ranked[2:]} == {"en", "ru"}
+
+
 def test_facets_count_the_planted_passages(world) -> None:
     index, profiles, query = world
-    facets = retrieval.language_facets(index, query, profiles, None)
+    hits = retrieval.nearest(index, query, profiles, None)
+    facets = retrieval.count_relevant(hits, retrieval.relevance_floor(max(h.z for h in hits), 200))
     # The planted passages count, the 98 unrelated ones per language do not.
     assert set(facets) == {"en", "ru"} and all(1 <= n <= 2 for n in facets.values())
+
+
+def test_small_collection_floor_follows_the_best_score() -> None:
+    assert retrieval.relevance_floor(9.0, 10) == retrieval.RELEVANT_Z
+    assert retrieval.relevance_floor(2.0, 10) == 2.0 - retrieval.SMALL_MARGIN
+    assert retrieval.relevance_floor(2.0, 10_000) == retrieval.RELEVANT_Z
+
+
+def test_feedback_moves_only_as_far_as_the_lead_justifies() -> None:
+    query = _unit(np.eye(DIM)[0])
+    seed = _unit(np.eye(DIM)[1])
+    vectors = lambda ids: np.stack([seed for _ in ids])  # noqa: E731
+    unsure = retrieval.feedback_query(query, [retrieval.Hit(1, 0.8, retrieval.FEEDBACK_Z0, "en")], vectors)
+    sure = retrieval.feedback_query(query, [retrieval.Hit(1, 0.8, retrieval.FEEDBACK_Z0 + 9, "en")], vectors)
+    half = retrieval.feedback_query(
+        query, [retrieval.Hit(1, 0.8, retrieval.FEEDBACK_Z0 + retrieval.FEEDBACK_SPAN / 2, "en")], vectors
+    )
+    assert unsure is query
+    assert float(sure @ seed) > float(half @ seed) > 0
+    np.testing.assert_allclose(np.linalg.norm(sure), 1.0, rtol=1e-6)
+
+
+def test_embedding_language_needs_a_clear_lead(world) -> None:
+    _, profiles, query = world
+    assert retrieval.embedding_language(query, profiles) == "en"
+    gap = profiles["en"].mean - profiles["ru"].mean
+    middle = _unit(query - (query @ gap) / (gap @ gap) * gap)  # no lean towards either language
+    assert retrieval.embedding_language(middle, profiles) is None
+    assert retrieval.embedding_language(query, {"en": profiles["en"]}) is None
 
 
 def test_calibration_is_a_z_score_of_the_language_distribution(world) -> None:
@@ -67,3 +106,9 @@ def test_rrf_rewards_agreement_and_keeps_everything() -> None:
     assert [i for i, _ in fused][0] == 3
     assert {i for i, _ in fused} == {1, 2, 3, 4}
     assert len(retrieval.rrf([1, 2, 3], [3, 4], k=2)) == 2
+
+
+def test_weighted_rrf_drops_weak_keyword_votes() -> None:
+    # Keyword hit 9 shares a stop word only (weight 0): it neither enters nor pushes 3 down the keyword ranks.
+    fused = retrieval.rrf([1, 2, 3], [9, 3], k=10, weights=[None, {9: 0.0, 3: 1.0}])
+    assert [i for i, _ in fused] == [3, 1, 2]
