@@ -10,7 +10,7 @@ import pandas as pd
 from app.results import SearchResponse
 
 COLUMNS = ["query", "rank", "score", "stance", "p_entail", "p_neutral", "p_contradict", "rerank_score", "language",
-           "collection", "title", "source_name", "document_id", "chunk_id", "char_start", "char_end", "text"]
+           "collection", "title", "source_name", "page", "document_id", "chunk_id", "char_start", "char_end", "text"]
 
 
 def to_frame(responses: list[SearchResponse]) -> pd.DataFrame:

@@ -54,6 +54,9 @@ def render_result(service: SearchService, result: SearchResult, query: str) -> N
             f":material/translate: {language_label(result.language)}",
             f"score {result.score:.3f}",
         ]
+        if result.page is not None:
+            # The page (slide) the passage starts on, for PDFs, slides and scans.
+            facts.insert(1, f"p. {result.page}")
         st.caption(" · ".join(facts))
         with st.container(key=passage_key(str(result.rank), is_rtl(result.language, result.text))):
             st.markdown(highlight_markdown(result.text, result.highlights))
