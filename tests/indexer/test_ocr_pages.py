@@ -21,7 +21,7 @@ from bench.ocr import PAGES, cer, render
 from indexer.errors import LoaderError
 from indexer.loaders import LoadLimits, load_file
 from indexer.loaders.isolate import LoaderWorker
-from indexer.loaders.ocr import MISSING_REASON
+from indexer.loaders.ocr import MISSING_REASON, ocr_note
 from indexer.loaders.ocr_script import installed_languages, languages_for
 
 #: The script's pack, and the accuracy asked of it on a clean 300-dpi page.
@@ -167,22 +167,37 @@ def test_a_slow_page_is_named_in_the_report_note(tmp_path: Path, monkeypatch: py
     assert document.metadata["ocr_pages"] == [2] and "ocr_failed_pages" not in document.metadata
 
 
-def test_without_tesseract_scans_are_skipped_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def mixed_pdf() -> bytes:
+    """Page 1 with a text layer, page 2 a scan."""
+    from pypdf import PdfReader, PdfWriter
     from reportlab.pdfgen import canvas
 
-    # Page 1 has a text layer, page 2 is a scan; the worker finds no tesseract on its PATH.
     text_page = io.BytesIO()
     pdf = canvas.Canvas(text_page)
     pdf.drawString(72, 720, "A page with a text layer.")
     pdf.save()
-    from pypdf import PdfReader, PdfWriter
-
     writer = PdfWriter()
     writer.add_page(PdfReader(text_page).pages[0])
     writer.add_page(PdfReader(io.BytesIO(scanned_pdf([render("Latin")]))).pages[0])
     out = io.BytesIO()
     writer.write(out)
-    (tmp_path / "mixed.pdf").write_bytes(out.getvalue())
+    return out.getvalue()
+
+
+def test_a_missing_tesseract_command_skips_the_scans(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytesseract
+
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-such-tesseract"))
+    (tmp_path / "mixed.pdf").write_bytes(mixed_pdf())
+    [document] = load_file(tmp_path / "mixed.pdf")
+    assert document.text == "A page with a text layer." and document.metadata["ocr_skipped_pages"] == [2]
+    assert ocr_note([document]) == f"OCR skipped: 1 page(s) without a text layer not read (page 2): {MISSING_REASON}"
+    assert "ocr_skipped_pages" not in document.metadata, "the note takes the key out of the metadata"
+
+
+def test_without_tesseract_scans_are_skipped_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker finds no tesseract on its PATH.
+    (tmp_path / "mixed.pdf").write_bytes(mixed_pdf())
     (tmp_path / "photo.png").write_bytes(png(render("Latin")))
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
     with LoaderWorker(LoadLimits(ocr_languages="eng")) as worker:
@@ -192,3 +207,14 @@ def test_without_tesseract_scans_are_skipped_with_a_note(tmp_path: Path, monkeyp
     assert document.text == "A page with a text layer."
     assert note == f"OCR skipped: 1 page(s) without a text layer not read (page 2): {MISSING_REASON}"
     assert caught.value.reason == MISSING_REASON
+
+
+def test_ingest_reports_each_ocr_page_and_results_name_it(tiny_service, tmp_path: Path) -> None:
+    (tmp_path / "scan.pdf").write_bytes(scanned_pdf([render("Latin"), render("Cyrillic")]))
+    events = []
+    report = tiny_service.ingest([tmp_path / "scan.pdf"], "scans", progress=events.append)
+    assert [f.status for f in report.files] == ["added"]
+    ocr = [(e.current, e.files_done, e.files_total) for e in events if e.stage == "ocr"]
+    assert ocr == [("scan.pdf — OCR page 1 of 2", 0, 1), ("scan.pdf — OCR page 2 of 2", 0, 1)]
+    pages = {r.page for r in tiny_service.search("Комитет утвердил новый бюджет", k=20).results}
+    assert pages == {1, 2}
