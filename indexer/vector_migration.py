@@ -13,6 +13,7 @@ import numpy as np
 
 from indexer.ann import index_options
 from indexer.ann.factory import BACKENDS
+from indexer.ann.milvus import safe_uri
 from indexer.config import Settings
 from indexer.errors import VectorIndexError
 from indexer.pipeline import Indexer
@@ -137,6 +138,9 @@ def _write_settings(target: Settings) -> Path:
     data.update({name: getattr(target, name) for name in names})
     tmp = path.with_name(f"settings.json.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if target.ann_backend == "milvus" and safe_uri(target.milvus_uri) != target.milvus_uri:
+        # The URI carries a password: the file is for its owner only.
+        tmp.chmod(0o600)
     os.replace(tmp, path)
     env = os.environ.get("BABELSEARCH_ANN_BACKEND")
     if env is not None and env != target.ann_backend:

@@ -199,6 +199,8 @@ class MilvusIndex(VectorIndex):
         fresh = f"{self.collection}_{time.time_ns()}"
         self._create(fresh)
         self._insert(fresh, ids, vectors, "insert")
+        # Sealed segments are indexed (and, in Milvus Lite, searched ~10x faster than its in-memory buffer).
+        self._call("flush", client.flush, fresh)
         if old is not None:
             self._call("alias", client.alter_alias, fresh, self.collection)
             self._call("drop", client.drop_collection, old)

@@ -114,3 +114,27 @@ def test_cli_migrate_vectors(
     assert len(json.loads(capsys.readouterr().out)) == 1
     assert main(["migrate-vectors", "--to", "annoy"]) == 1
     assert "unknown vector index backend" in capsys.readouterr().err
+
+
+def test_settings_file_keeps_other_keys_and_hides_a_password_uri_from_others(tmp_path: Path) -> None:
+    from indexer.vector_migration import _write_settings
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.json").write_text('{"chunk_tokens": 128}', encoding="utf-8")
+    target = load_settings(str(home), environ={}).with_overrides(
+        ann_backend="milvus", milvus_uri="http://babel:secret@milvus:19530"
+    )
+    path = _write_settings(target)
+    saved = json.loads(path.read_text())
+    assert saved["chunk_tokens"] == 128 and saved["ann_backend"] == "milvus"
+    assert saved["milvus_uri"] == "http://babel:secret@milvus:19530"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_settings(str(home), environ={}).milvus_uri == "http://babel:secret@milvus:19530"
+
+
+def test_scaling_guide_names_every_milvus_setting_and_the_command() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "scaling.md").read_text(encoding="utf-8")
+    for name in ("ann_backend", "milvus_uri", "milvus_collection", "milvus_index", "store_url", "queue_url"):
+        assert f"`{name}`" in guide, name
+    assert "babelsearch migrate-vectors --to milvus" in guide
