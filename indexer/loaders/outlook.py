@@ -12,7 +12,7 @@ from typing import Any
 
 from indexer.errors import LoaderError, UnsupportedFileTypeError
 from indexer.loaders.archive import SKIPPED_KEY, MemberLoader
-from indexer.loaders.common import clip_title, make_document
+from indexer.loaders.common import EMPTY_REASON, clip_title, make_document
 from indexer.loaders.limits import LoadLimits
 from indexer.loaders.mail import safe_name
 from indexer.loaders.markup import parse_html, soup_text
@@ -91,6 +91,10 @@ def _read(
     children, skipped = _attachments(message, source_name, load_member, depth, allowance)
     if not text.strip() and children:
         documents = children
+    elif not text.strip() and skipped:
+        # Nothing readable: the attachments' reasons say more than "empty".
+        raise LoaderError(source_name, f"{EMPTY_REASON} in the message, and no attachment could be read "
+                                       f"({'; '.join(skipped[:3])})")  # fmt: skip
     else:
         title = clip_title(_string(message, "subject"))
         documents = [make_document(text, source_name, MSG_MIME, title=title, metadata=metadata), *children]

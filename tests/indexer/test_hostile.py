@@ -21,6 +21,7 @@ from pathlib import Path
 import docx
 import pytest
 from pypdf import PdfWriter
+from test_loaders_msg import msg_bytes
 
 from indexer.errors import LoaderError, UnsupportedFileTypeError
 from indexer.loaders.isolate import LoaderWorker
@@ -281,6 +282,23 @@ CASES = [
     ),
     Case("locked.pdf", _bytes(lambda: blank_pdf("secret")), "encrypted PDF: a password is needed to open it"),
     Case("scan.pdf", _bytes(blank_pdf), r"no extractable text: no text layer, and no images to read by OCR"),
+    # Outlook mail: not a compound file, a cut one, and a blank message whose one attachment is a bomb.
+    Case(
+        "random.msg", _bytes(lambda: os.urandom(4096)), r"not a valid Outlook \.msg file \(not an OLE compound file\)"
+    ),
+    Case(
+        "cut.msg",
+        _bytes(lambda: msg_bytes("Cut", GOOD)[:2000]),
+        r"not a valid Outlook \.msg file \(OleFileError: .+\)",
+    ),
+    Case(
+        "bomb.msg",
+        lambda p: write(
+            p, msg_bytes("", "", {"bomb.docx": docx_zip(p.with_suffix(".docx"), spaces_xml(300)).read_bytes()})
+        ),
+        r"empty: no text in the message, and no attachment could be read \(bomb\.docx: decompression bomb\? "
+        r"\.docx file inflates to 300\.\d MB \([\d,]+ bytes\), over the limit of 256 MB \(max_unzipped_mb\)\)",
+    ),
 ]
 
 
