@@ -10,6 +10,8 @@ from typing import Any
 
 from bench.md import fmt, runs_table, table
 from bench.plots import plot_all
+from bench.report_milvus import NAME as MILVUS_NAME
+from bench.report_milvus import render_milvus
 from bench.report_nli import NLI_NAMES, render_nli
 from bench.report_ocr import NAME as OCR_NAME
 from bench.report_ocr import render_ocr
@@ -80,6 +82,10 @@ def write_report(results_dir: Path, report: Path) -> Path:
     ocr = load_results(results_dir, (OCR_NAME,))
     if ocr:
         parts.append(render_ocr(ocr[OCR_NAME]))
+    # Milvus Lite against FAISS exact (`python -m bench.milvus_latency`), also on its own.
+    milvus = load_results(results_dir, (MILVUS_NAME,))
+    if milvus:
+        parts.append(render_milvus(milvus[MILVUS_NAME]))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
     logger.info("wrote %s", report)
