@@ -90,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     mv.add_argument("--collection", help="Milvus collection (default: milvus_collection)")
     mv.add_argument("--index-type", help="Milvus index: FLAT, HNSW, IVF_FLAT or AUTOINDEX (default: milvus_index)")
     mv.add_argument("--json", action="store_true")
+    db = sub.add_parser("db", help="the database schema: `db current` shows its revision, `db upgrade` migrates it "
+                        "(opening the index migrates too)")
+    db.add_argument("action", choices=["current", "upgrade"])
+    db.add_argument("--json", action="store_true")
     return p
 
 
@@ -106,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         settings = load_settings(args.home, model=args.model, csv_text_field=getattr(args, "text_field", None))
+        if args.command == "db":  # without the service: opening it would migrate before `db current` looks
+            return cmd_db(settings.database_url, args)
         service = SearchService(settings)
         try:
             return COMMANDS[args.command](service, args)
@@ -288,6 +294,32 @@ def cmd_stats(service: SearchService, args: argparse.Namespace) -> int:
     else:
         for key, value in stats.items():
             print(f"{key:12} {value}")
+    return 0
+
+
+def cmd_db(url: str, args: argparse.Namespace) -> int:
+    """``babelsearch db current`` and ``babelsearch db upgrade``."""
+    from sqlalchemy.engine import make_url
+
+    from indexer.store import migrate
+
+    shown = make_url(url).render_as_string(hide_password=True)
+    if args.action == "upgrade":
+        before, after = migrate.upgrade_database(url)
+        report = {"database": shown, "before": before, "after": after, "migrated": before != after}
+        line = f"migrated from {before or 'no schema'} to {after}" if before != after else f"already at {after}"
+    else:
+        state = migrate.database_state(url)
+        pending = state.pending if state else migrate.revisions()[::-1]
+        report = {"database": shown, "exists": state is not None, "current": state.current if state else None,
+                  "head": migrate.HEAD, "pending": pending}
+        line = (f"revision {report['current'] or 'none'}, head {migrate.HEAD}: "
+                + (f"{len(pending)} to apply ({', '.join(pending)}); run `babelsearch db upgrade`" if pending
+                   else "up to date"))
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"{shown}: {line}")
     return 0
 
 

@@ -47,6 +47,13 @@ class SchemaState:
         """Whether the database is at this release's head."""
         return self.current == self.head
 
+    @property
+    def pending(self) -> list[str]:
+        """The revisions an upgrade would apply, oldest first."""
+        known = revisions()
+        newer = known[: known.index(self.current)] if self.current in known else known
+        return list(reversed(newer))
+
 
 def _config(connection: Connection | None = None) -> Config:
     from alembic.config import Config
@@ -151,3 +158,46 @@ def locked(engine: Engine) -> Iterator[Connection]:
             # Held until this transaction ends; PostgreSQL's DDL is transactional, so a migration is all or nothing.
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
         yield conn
+
+
+def _engine(url: str) -> Engine:
+    from sqlalchemy import create_engine
+
+    # Wait for a writer rather than fail at once, as the store does.
+    return create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+
+
+def database_state(url: str) -> SchemaState | None:
+    """The revision of the database at a URL, read without creating or changing it.
+
+    Args:
+        url: a SQLAlchemy URL.
+
+    Returns:
+        The state, or None when a SQLite file does not exist yet.
+    """
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    engine = _engine(url)
+    try:
+        return current(engine)
+    finally:
+        engine.dispose()
+
+
+def upgrade_database(url: str) -> tuple[str | None, str]:
+    """Migrate the database at a URL to this release's head (what opening the store does first).
+
+    Args:
+        url: a SQLAlchemy URL.
+
+    Returns:
+        (revision before, revision after).
+    """
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = _engine(url)
+    try:
+        return upgrade(engine)
+    finally:
+        engine.dispose()

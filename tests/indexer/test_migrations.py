@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,14 +12,14 @@ import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, insert, select, text
+from legacy_db import DIM, LEGACY, make_legacy_database
+from sqlalchemy import Engine, create_engine, select, text
 
 from indexer.errors import StoreError
 from indexer.store import create_store, migrate, vector_codec
 from indexer.store.schema import Base, ChunkRow
 
 ROOT = Path(__file__).resolve().parents[2]
-DIM = 384
 KEYWORD_TABLES = {
     "chunks_fts",
     "chunks_fts_data",
@@ -32,92 +31,11 @@ KEYWORD_TABLES = {
 }
 
 
-def _legacy_schema():
-    spec = importlib.util.spec_from_file_location(
-        "schema_0001", Path(__file__).with_name("fixtures") / "schema_0001.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    # SQLAlchemy resolves the models' string annotations through the module's entry in sys.modules.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-LEGACY = _legacy_schema()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'babelsearch.db'}"
     return request.getfixturevalue("postgres_url")
-
-
-def _unit_vectors(n: int, seed: int = 0) -> np.ndarray:
-    v = np.random.default_rng(seed).standard_normal((n, DIM)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def make_legacy_database(url: str, n_chunks: int = 30) -> np.ndarray:
-    """A database as the release before migrations wrote it: its models, float32 blobs, a job, an error.
-
-    Returns:
-        The chunk vectors, in chunk id order (ids 1..n).
-    """
-    engine = create_engine(url)
-    LEGACY.Base.metadata.create_all(engine)
-    vectors = _unit_vectors(n_chunks)
-    with engine.begin() as conn:
-        conn.execute(insert(LEGACY.CollectionRow), [{"id": 1, "name": "news", "description": "old"}])
-        conn.execute(
-            insert(LEGACY.DocumentRow),
-            [
-                {
-                    "id": 1,
-                    "collection_id": 1,
-                    "sha256": "a" * 64,
-                    "title": "Old",
-                    "source_name": "old.txt",
-                    "language": "de",
-                    "size": 10,
-                    "n_chunks": n_chunks,
-                    "metadata": {"pages": 2},
-                    "text": "Wasser",
-                }
-            ],
-        )
-        conn.execute(
-            insert(LEGACY.ChunkRow),
-            [
-                {
-                    "id": i + 1,
-                    "document_id": 1,
-                    "ordinal": i,
-                    "text": f"Wasser Eis Nummer {i}",
-                    "char_start": 0,
-                    "char_end": 5,
-                    "language": "de",
-                    "n_tokens": 4,
-                    "embedding": v.tobytes(),
-                }
-                for i, v in enumerate(vectors)
-            ],
-        )
-        conn.execute(
-            insert(LEGACY.IndexMetaRow),
-            [{"key": "generation", "value": "7"}, {"key": "model", "value": "builtin:multilingual-e5-small"}],
-        )
-        conn.execute(
-            insert(LEGACY.IngestErrorRow),
-            [{"file_name": "bad.pdf", "collection": "news", "stage": "load", "message": "no text"}],
-        )
-        conn.execute(insert(LEGACY.JobRow), [{"id": 1, "state": "done", "collection": "news", "files_total": 1}])
-        conn.execute(
-            insert(LEGACY.JobFileRow),
-            [{"job_id": 1, "ordinal": 0, "display_name": "old.txt", "spool_name": "0.bin", "status": "added"}],
-        )
-    engine.dispose()
-    return vectors
 
 
 def _schema_diff(engine: Engine, metadata) -> list:
