@@ -74,7 +74,7 @@ class VectorCache:
             logger.warning("vector index unreadable, rebuilding from the database: %s", e)
             return False
         self._loaded = True
-        self._max_id = int(self.index.ids().max()) if self.index.count() else -1
+        self._max_id = self.index.max_id()
         self.generation = int(saved.get("generation", -1))
         return True
 

@@ -71,6 +71,14 @@ class VectorIndex(ABC):
     def ids(self) -> np.ndarray:
         """All ids held, int64, sorted."""
 
+    def max_id(self) -> int:
+        """The largest id held, or -1 when empty: where catching up with the database starts.
+
+        A backend for which listing every id is slow may answer from what it has written (an id above the
+        answer is then added again, which is harmless: the caller compares counts with the database too).
+        """
+        return int(self.ids().max()) if self.count() else -1
+
     @abstractmethod
     def save(self, path: Path) -> None:
         """Write the index to ``path`` atomically (temp file + rename).

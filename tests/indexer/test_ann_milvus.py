@@ -120,6 +120,7 @@ def test_load_refuses_a_descriptor_of_another_collection(milvus, milvus_lite_uri
         "dim": DIM,
         "count": 5,
         "index_type": "FLAT",
+        "max_id": 4,
     }
     other = create_index("milvus", DIM, uri=milvus_lite_uri, collection="someone_else")
     with pytest.raises(VectorIndexError, match="saved for collection .* but the settings name 'someone_else'"):
@@ -145,3 +146,19 @@ def test_hnsw_index_type_finds_each_vector_itself(milvus) -> None:
 def test_bad_settings_are_clear_errors(options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         create_index("milvus", DIM, **options)
+
+
+def test_max_id_comes_from_the_descriptor_without_listing_ids(
+    milvus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = milvus()
+    index.index(np.array([3, 40, 7]), _clustered(3, 12))
+    index.upsert(np.array([55]), _clustered(1, 13))
+    index.save(tmp_path / "vectors.milvus")
+    monkeypatch.setattr(MilvusIndex, "ids", lambda self: pytest.fail("listed every id"))
+    loaded = milvus()
+    loaded.load(tmp_path / "vectors.milvus")
+    assert index.max_id() == loaded.max_id() == 55
+    monkeypatch.undo()
+    # Without a descriptor (an index opened by name only) it lists the ids once.
+    assert milvus().max_id() == 55
