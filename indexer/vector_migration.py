@@ -13,7 +13,7 @@ import numpy as np
 
 from indexer.ann import index_options
 from indexer.ann.factory import BACKENDS
-from indexer.ann.milvus import safe_uri
+from indexer.ann.milvus_expr import safe_uri
 from indexer.config import Settings
 from indexer.errors import VectorIndexError
 from indexer.pipeline import Indexer

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import logging
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from indexer.ann.base import VectorIndex, pad_results
+from indexer.ann.milvus_expr import id_filter, safe_uri
 from indexer.errors import VectorIndexError
 
-try:
-    from pymilvus import DataType, MilvusClient
-    from pymilvus.exceptions import MilvusException
+# pymilvus takes 1-3 s to import (pandas, gRPC): imported on first use, not by every process that uses FAISS.
+MILVUS = importlib.util.find_spec("pymilvus") is not None
 
-    MILVUS = True
-except ImportError:  # pragma: no cover - exercised only where pymilvus is missing
-    MILVUS = False
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
-logger = logging.getLogger(__name__)
 
 #: Most hits Milvus returns for one query (its top-k limit).
 MAX_LIMIT = 16384
@@ -32,10 +29,6 @@ MAX_LIMIT = 16384
 ROW_BATCH = 5000
 #: Ids per lookup or delete request (a query returns at most MAX_LIMIT rows).
 ID_BATCH = 16384
-#: Runs of consecutive allowed ids at least this long become a range term of the filter expression.
-MIN_RUN = 8
-#: Past this many range terms the filter is a plain id list (the expression stays simple to parse).
-MAX_RANGES = 512
 #: Build and search parameters of the index types offered (FLAT: exact, the contract's reference).
 INDEX_TYPES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "FLAT": ({}, {}),
@@ -43,47 +36,6 @@ INDEX_TYPES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "IVF_FLAT": ({"nlist": 1024}, {"nprobe": 32}),
     "AUTOINDEX": ({}, {}),
 }
-
-
-def safe_uri(uri: str) -> str:
-    """The URI without its password, for logs, messages and the index metadata.
-
-    Args:
-        uri: a Milvus URI, possibly ``http://user:password@host:19530``.
-
-    Returns:
-        The URI with the password replaced by ``***``.
-    """
-    parts = urlsplit(uri)
-    if parts.password is None:
-        return uri
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def id_filter(allowed: np.ndarray) -> str:
-    """A Milvus boolean expression admitting exactly these ids.
-
-    Chunks of one document (and of one ingest) have consecutive ids, so a collection or language filter is
-    mostly runs: those become ``id >= a and id <= b`` terms, which keeps the expression short.
-
-    Args:
-        allowed: int64 ids.
-
-    Returns:
-        The expression, e.g. ``(id >= 10 and id <= 99) or id in [3, 5]``.
-    """
-    ids = np.unique(np.asarray(allowed, dtype=np.int64))
-    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
-    runs = np.split(ids, breaks) if len(ids) else []
-    long_runs = [r for r in runs if len(r) >= MIN_RUN]
-    if not long_runs or len(long_runs) > MAX_RANGES:
-        return f"id in [{', '.join(map(str, ids.tolist()))}]"
-    terms = [f"(id >= {r[0]} and id <= {r[-1]})" for r in long_runs]
-    singles = [int(i) for r in runs if len(r) < MIN_RUN for i in r]
-    if singles:
-        terms.append(f"id in [{', '.join(map(str, singles))}]")
-    return " or ".join(terms)
 
 
 def _batches(array: np.ndarray, size: int) -> Iterator[np.ndarray]:
@@ -130,14 +82,21 @@ class MilvusIndex(VectorIndex):
             # Milvus Lite serves in this process: no link to keep alive, and its gRPC server answers the client's
             # idle keepalive pings with "too many pings", which breaks the shared connection for later clients.
             options = {"grpc_options": {"grpc.keepalive_time_ms": 2**31 - 1}} if self.uri.endswith(".db") else {}
+            from pymilvus import MilvusClient
+            from pymilvus.exceptions import MilvusException
+
             try:
                 self._client_ = MilvusClient(uri=self.uri, **options)
             except MilvusException as e:
-                raise VectorIndexError(f"Milvus at {safe_uri(self.uri)}: cannot connect ({e.message})") from e
+                # A Milvus Lite file is open in one process at a time (the UI and a worker need a server).
+                alone = " - a Milvus Lite file opens in one process only" if self.uri.endswith(".db") else ""
+                raise VectorIndexError(f"Milvus at {safe_uri(self.uri)}: cannot connect ({e.message}){alone}") from e
         return self._client_
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         # Translate Milvus errors at the boundary, naming the server and the collection.
+        from pymilvus.exceptions import MilvusException
+
         try:
             return fn(*args, **kwargs)
         except MilvusException as e:
@@ -163,7 +122,9 @@ class MilvusIndex(VectorIndex):
     # --- collections ----------------------------------------------------------------------------
 
     def _create(self, name: str) -> None:
-        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        from pymilvus import DataType
+
+        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
         params = self._client.prepare_index_params()
