@@ -13,7 +13,6 @@ import numpy as np
 
 from app import retrieval
 from app.claims import is_claim
-from app.pages import PageNumbers
 from app.highlight import match_share
 from app.rerank import rerank as rerank_results
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
@@ -72,7 +71,6 @@ class SearchService:
         self._profile_cache: tuple[int, dict, dict] | None = None
         self._nli: NliModel | None = None
         self._ms_per_pair = 0.0
-        self._pages = PageNumbers(self.store)
 
     # --- search ---------------------------------------------------------------------------------
 
@@ -153,7 +151,6 @@ class SearchService:
         scores = self._cosines(vector, ids[:k])
         results = [_result(n + 1, scores[i], infos[i], query, qlang)
                    for n, i in enumerate(i for i in ids[:k] if i in infos)]
-        self._pages.annotate(results)
         reorder = bool(options["rerank"]) and is_claim(query)
         if options["rerank"] or options["stance"]:
             results = self._nli_pass(query, results, reorder=reorder)
@@ -181,7 +178,7 @@ class SearchService:
         weights = {}
         for i in keyword:
             share = match_share(infos[i].text, query, qlang, infos[i].language) if i in infos else 0.0
-            weights[i] = share if share >= retrieval.KEYWORD_MIN_SHARE else 0.0
+            weights[i] = retrieval.KEYWORD_WEIGHT * share if share >= retrieval.KEYWORD_MIN_SHARE else 0.0
         return [i for i, _ in retrieval.rrf(dense, keyword, k=k, weights=[None, weights])]
 
     @property
@@ -267,7 +264,6 @@ class SearchService:
             infos, scores = self.store.chunks(ids), self._cosines(vector, ids)
             results = [_result(n + 1, scores[i], infos[i], "", None)
                        for n, i in enumerate(i for i in ids if i in infos)]
-        self._pages.annotate(results)
         return SearchResponse(doc.title, results, (time.perf_counter() - t0) * 1000, doc.language, facets,
                               {"k": k, "balanced": balanced, "similar_to": document_id})
 

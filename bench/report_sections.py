@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.md import fmt, table
+from bench.report_crosslang import render_crosslang
 from bench.report_xquad import render_xquad
 
 
@@ -179,22 +180,6 @@ def _threads_line(threads: dict[str, Any] | None) -> str:
     return (f"\nTorch threads, same queries in batches of 32, 1-minute load average {load}: {speeds} (this run "
             f"used {threads['default_threads']}). On a shared machine, one OpenMP thread per core spins against the "
             "other jobs.\n")
-
-
-def render_crosslang(data: dict[str, Any]) -> str:
-    """Language balance (plain vs balanced) and name/number lookup (dense vs keyword vs hybrid)."""
-    cfg = data["config"]
-    rows = [[mode, r["gold_versions_in_top12"], r["r1_any_language"], r["own_language_share_top10"],
-             r["ms_per_query"], r["queries"]] for mode, r in data["balance"].items()]
-    out = [f"Mixed corpus of {len(cfg['languages'])} languages, questions in every language, no language filter; "
-           f"top {cfg['top']} results.\n",
-           table(["mode", "language versions of the gold paragraph in the top 12", "R@1, any version (%)",
-                  "top-10 results in the query's language (%)", "ms / query", "queries"], rows),
-           f"\nName/number lookup: {cfg['lookup_questions']} questions whose answer is a number or (cased scripts) a "
-           "capitalised name, searched in their own language.\n",
-           table(["mode", "R@1 (%)", "R@10 (%)", "queries"],
-                 [[mode, r.get("r1"), r["r10"], r["queries"]] for mode, r in data["lookup"].items()])]
-    return "\n".join(out)
 
 
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
