@@ -33,6 +33,8 @@ class SearchResult:
     p_neutral: float | None = None
     p_contradict: float | None = None
     rerank_score: float | None = None
+    #: 1-based page (slide) where the passage starts; None for formats without pages (see ``app.pages``).
+    page: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (rerank fields only when reranked)."""

@@ -35,8 +35,12 @@ SMALL_COLLECTION = 200
 SMALL_MARGIN = 1.0
 #: Pseudo-count of the pooled profile in each language's profile: few passages, mostly pooled statistics.
 PRIOR_CHUNKS = 20
-#: A keyword hit votes in hybrid search only when it holds this share of the query's meaningful words.
+#: A keyword hit votes in hybrid search only when it holds this share of the query's meaningful words ...
 KEYWORD_MIN_SHARE = 0.5
+#: ... and its vote weighs this much times that share (a dense vote weighs 1).
+KEYWORD_WEIGHT = 1.0
+#: The plain search's top hit stays first in balanced results when its calibrated score is this close to the best.
+FIRST_MARGIN = 0.5
 #: A short query's language is the nearest language centroid's when it leads the next by this cosine margin.
 LANGUAGE_MARGIN = 0.02
 #: Passages looked at per language (balanced) or in all (facets).
@@ -236,7 +240,7 @@ def count_relevant(hits: list[Hit], floor: float) -> dict[str, int]:
     return out
 
 
-def balanced(by_language: dict[str, list[Hit]], floor: float, k: int) -> list[Hit]:
+def balanced(by_language: dict[str, list[Hit]], floor: float, k: int, first: int | None = None) -> list[Hit]:
     """Language-balanced order: relevant passages of every language interleaved, then the rest.
 
     Round r holds every language's r-th best passage, ordered by calibrated score; the passages above ``floor``
@@ -246,6 +250,7 @@ def balanced(by_language: dict[str, list[Hit]], floor: float, k: int) -> list[Hi
         by_language: each language's passages, best first (``per_language``).
         floor: the relevance floor (``relevance_floor``).
         k: results wanted.
+        first: the plain search's top hit: it stays first when relevant and within ``FIRST_MARGIN`` of the best.
 
     Returns:
         The ranked passages.
@@ -258,6 +263,9 @@ def balanced(by_language: dict[str, list[Hit]], floor: float, k: int) -> list[Hi
         if hit.chunk_id not in seen:
             seen.add(hit.chunk_id)
             out.append(hit)
+    top = next((n for n, h in enumerate(out) if h.chunk_id == first), None)
+    if top and out[top].z >= max(floor, out[0].z - FIRST_MARGIN):
+        out.insert(0, out.pop(top))
     return out[:k]
 
 
@@ -316,5 +324,5 @@ def dense(
     facets = count_relevant(around, floor)
     if not balance:
         return [(h.chunk_id, h.score) for h in found[:k]], facets
-    ranked = balanced(per_language(index, moved, profiles, allowed, max(k, PER_LANGUAGE)), floor, k)
+    ranked = balanced(per_language(index, moved, profiles, allowed, max(k, PER_LANGUAGE)), floor, k, found[0].chunk_id)
     return [(h.chunk_id, h.score) for h in ranked], facets
