@@ -14,6 +14,7 @@ import numpy as np
 from app import retrieval
 from app.claims import is_claim
 from app.highlight import match_share
+from app.pages import PageNumbers
 from app.rerank import rerank as rerank_results
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
 from indexer.ann import VectorIndex
@@ -71,6 +72,7 @@ class SearchService:
         self._profile_cache: tuple[int, dict, dict] | None = None
         self._nli: NliModel | None = None
         self._ms_per_pair = 0.0
+        self._pages = PageNumbers(self.store)
 
     # --- search ---------------------------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class SearchService:
         scores = self._cosines(vector, ids[:k])
         results = [_result(n + 1, scores[i], infos[i], query, qlang)
                    for n, i in enumerate(i for i in ids[:k] if i in infos)]
+        self._pages.annotate(results)
         reorder = bool(options["rerank"]) and is_claim(query)
         if options["rerank"] or options["stance"]:
             results = self._nli_pass(query, results, reorder=reorder)
@@ -264,6 +267,7 @@ class SearchService:
             infos, scores = self.store.chunks(ids), self._cosines(vector, ids)
             results = [_result(n + 1, scores[i], infos[i], "", None)
                        for n, i in enumerate(i for i in ids if i in infos)]
+        self._pages.annotate(results)
         return SearchResponse(doc.title, results, (time.perf_counter() - t0) * 1000, doc.language, facets,
                               {"k": k, "balanced": balanced, "similar_to": document_id})
 
