@@ -62,6 +62,18 @@ def _race(indexes: dict[str, Any], queries: np.ndarray, allowed: np.ndarray | No
     return {"ms": ms, "found": {name: np.array(rows) for name, rows in found.items()}}
 
 
+def _compare(indexes: dict[str, Any], queries: np.ndarray, allowed: np.ndarray | None) -> dict[str, Any]:
+    """Latency of every index and its agreement with FAISS exact, for one filter."""
+    race = _race(indexes, queries, allowed)
+    truth, base = race["found"]["faiss_exact"], percentiles(race["ms"]["faiss_exact"])
+    row: dict[str, Any] = {"allowed": None if allowed is None else int(len(allowed))}
+    for name in indexes:
+        stats = percentiles(race["ms"][name])
+        row[name] = {"ms": stats, "p50_vs_faiss": ratio(stats["p50"], base["p50"]),
+                     **_agreement(race["found"][name], truth)}  # fmt: skip
+    return row
+
+
 def _agreement(found: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     same = float(np.mean([np.array_equal(f, t) for f, t in zip(found, truth)]))
     recall = float(np.mean([len(set(f[f >= 0]) & set(t)) / K for f, t in zip(found, truth)]))
@@ -97,27 +109,21 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     faiss.omp_set_num_threads(1)
     data, queries, langs = _corpus(args.n, args.queries)
     ids = np.arange(1, args.n + 1, dtype=np.int64)
-    uri = str(Path(tempfile.mkdtemp(prefix="bench-milvus-")) / "milvus.db")
-    builds, indexes = {}, {}
-    makers = {"faiss_exact": lambda: FaissIndex(DIM, exact_below=args.n + 1),
-              "milvus_lite_flat": lambda: MilvusIndex(DIM, uri, "bench_flat", "FLAT")}  # fmt: skip
-    # One BLAS thread: Milvus Lite's brute force is a NumPy product, FAISS runs on one OpenMP thread.
-    with threadpool_limits(limits=1):
-        for name, make in makers.items():
-            indexes[name], builds[name] = _build(make, ids, data)
-        rows = {}
-        for mode, allowed in _filters(args.n, langs, ids).items():
-            race = _race(indexes, queries, allowed)
-            truth = race["found"]["faiss_exact"]
-            base = percentiles(race["ms"]["faiss_exact"])
-            rows[mode] = {"allowed": None if allowed is None else int(len(allowed))}
-            for name in indexes:
-                stats = percentiles(race["ms"][name])
-                rows[mode][name] = {"ms": stats, "p50_vs_faiss": ratio(stats["p50"], base["p50"]),
-                                    **_agreement(race["found"][name], truth)}  # fmt: skip
-        scans = _scans(uri, "bench_flat")
-    for index in indexes.values():
-        index.close()
+    with tempfile.TemporaryDirectory(prefix="bench-milvus-", ignore_cleanup_errors=True) as tmp:
+        uri = str(Path(tmp) / "milvus.db")
+        makers = {"faiss_exact": lambda: FaissIndex(DIM, exact_below=args.n + 1),
+                  "milvus_lite_flat": lambda: MilvusIndex(DIM, uri, "bench_flat", "FLAT")}  # fmt: skip
+        # One BLAS thread: Milvus Lite's brute force is a NumPy product, FAISS runs on one OpenMP thread.
+        with threadpool_limits(limits=1):
+            builds, indexes = {}, {}
+            for name, make in makers.items():
+                indexes[name], builds[name] = _build(make, ids, data)
+            rows = {
+                mode: _compare(indexes, queries, allowed) for mode, allowed in _filters(args.n, langs, ids).items()
+            }
+            scans = _scans(uri, "bench_flat")
+        for index in indexes.values():
+            index.close()
     return {"config": {"n": args.n, "dim": DIM, "k": K, "queries": args.queries, "threads": 1,
                        "languages": LANGUAGES, "chunks_per_document": CHUNKS_PER_DOCUMENT,
                        "engine": f"milvus-lite {_version('milvus-lite')}, pymilvus {_version('pymilvus')}"},
