@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.language import SAMPLE_CHARS, detect_language, detect_languages, language_name
+from indexer.language import SAMPLE_CHARS, detect_language, detect_languages, detect_query_language, language_name
 
 SAMPLES = {
     "en": "The library opens at nine every morning, and the reading room fills up quickly before lunch.",
@@ -78,3 +78,17 @@ def test_batch_without_detectable_text(texts: list[str]) -> None:
 )
 def test_language_name(code: str, name: str) -> None:
     assert language_name(code) == name
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Passau", None),  # a name: no language of its own
+        ("KX-4471", None),
+        ("la presa", None),  # Spanish or Italian or Portuguese
+        ("Überschwemmung", "de"),  # the detector is sure of it
+        ("Why did the dam fail after the heavy rain?", "en"),
+    ],
+)
+def test_short_queries_get_a_language_only_when_the_detector_is_sure(query: str, expected: str | None) -> None:
+    assert detect_query_language(query) == expected
