@@ -30,6 +30,7 @@ from indexer.report import IngestReport, Progress
 from indexer.store import keywords
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, JobFileInfo, JobInfo
 from indexer.vector_migration import VectorMigration, migrate_vectors
+from indexer.vectors import read_saved, structure_label
 
 logger = logging.getLogger(__name__)
 
@@ -300,10 +301,10 @@ class SearchService:
         meta = self.store.get_meta()
         # A loaded index first catches up with what workers committed since the last search.
         vectors = self.indexer.vectors if self.indexer._vectors is not None else None
-        n_vectors = vectors.index.count() if vectors is not None else _saved_count(self.settings.home_path)
-        return IndexStats(counts["collections"], counts["documents"], counts["chunks"], n_vectors,
+        facts = vectors.describe() if vectors is not None else read_saved(self.settings.home_path)
+        return IndexStats(counts["collections"], counts["documents"], counts["chunks"], int(facts.get("count", 0)),
                           meta.get("model", self.settings.model), meta.get("fingerprint", ""),
-                          int(meta.get("dim", 0)), meta.get("index_type", self.settings.ann_backend),
+                          int(meta.get("dim", 0)), structure_label(facts) or meta.get("index_type", ""),
                           self.store.engine_url_safe, str(self.settings.home_path), counts["errors"],
                           self.settings.nli_model)
 
@@ -401,12 +402,3 @@ def _result(rank: int, score: float, info: ChunkInfo, query: str, query_language
                         document_id=info.document_id, chunk_id=info.chunk_id, char_start=info.char_start,
                         char_end=info.char_end, mime=info.mime,
                         highlights=highlight_spans(info.text, query, query_language, info.language))
-
-
-def _saved_count(home: Path) -> int:
-    import json
-
-    try:
-        return int(json.loads((home / "config.json").read_text(encoding="utf-8")).get("count", 0))
-    except (OSError, ValueError):
-        return 0

@@ -160,7 +160,43 @@ class VectorCache:
                 os.replace(tmp, self.config_path)
 
     def _read_config(self) -> dict:
-        try:
-            return json.loads(self.config_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {}
+        return read_saved(self.home)
+
+    def describe(self) -> dict:
+        """Backend, vector count and structure of the index in memory (as ``read_saved`` gives the saved one)."""
+        return {"backend": self.index.name, "count": self.index.count(), "structure": self.index.structure()}
+
+
+def read_saved(home: Path) -> dict:
+    """The saved index's ``config.json`` (backend, count, structure, generation), or {} where there is none.
+
+    Args:
+        home: the data directory.
+
+    Returns:
+        The config.
+    """
+    try:
+        return json.loads((home / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def structure_label(facts: dict) -> str:
+    """A one-line description of an index for people, e.g. "faiss · IVF-Flat, 4000 lists, 63 searched".
+
+    Args:
+        facts: ``VectorCache.describe()`` or ``read_saved()``.
+
+    Returns:
+        The label ("" where nothing is known).
+    """
+    structure, backend = facts.get("structure") or {}, facts.get("backend", "")
+    kind = structure.get("type", "exact")
+    if not backend:
+        return ""
+    if kind in ("exact", "flat"):
+        return f"{backend} · exact"
+    if kind == "ivf-flat":
+        return f"{backend} · IVF-Flat, {structure['nlist']} lists, {structure['nprobe']} searched (approximate)"
+    return f"{backend} · {kind.upper()} (approximate)"

@@ -64,7 +64,7 @@ def test_stats_collections_documents_and_delete(home: Path, capsys: pytest.Captu
     main(["stats", "--json"])
     stats = _json(capsys)
     assert stats["documents"] == 2 and stats["chunks"] == stats["vectors"] >= 2 and stats["collections"] == 1
-    assert stats["index_type"] == "faiss" and stats["model"]
+    assert stats["index_type"] == "faiss · exact" and stats["model"]
     main(["documents", "--collection", "demo", "--json"])
     doc_id = _json(capsys)[0]["id"]
     assert main(["delete", "--collection", "demo", "--document", str(doc_id)]) == 0

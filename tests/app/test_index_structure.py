@@ -1,0 +1,52 @@
+"""The service on an approximate index: chosen by size, shown in the stats, same answers as exact search."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+TOPICS = ["flood", "harvest", "election", "vaccine", "bridge", "storm", "school", "market", "orbit", "museum"]
+
+
+def _files(folder: Path) -> list[Path]:
+    folder.mkdir()
+    paths = []
+    for n in range(45):
+        path = folder / f"note-{n:02d}.txt"
+        topic = TOPICS[n % len(TOPICS)]
+        path.write_text(f"Note {n} about the {topic}. The {topic} was discussed at length in report {n}.", "utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_an_index_past_the_threshold_is_ivf_shown_in_stats_and_answers_like_exact(
+    tiny_settings, tiny_embedder, tmp_path: Path
+) -> None:
+    from app.service import SearchService
+
+    files = _files(tmp_path / "docs")
+    exact = SearchService(replace(tiny_settings, home=str(tmp_path / "exact")), tiny_embedder)
+    approx = SearchService(replace(tiny_settings, home=str(tmp_path / "ivf"), ann_exact_below=40, ann_nprobe=1000),
+                           tiny_embedder)  # fmt: skip
+    try:
+        for service in (exact, approx):
+            service.ingest(files, "notes")
+        assert exact.stats().index_type == "faiss · exact"
+        label = approx.stats().index_type
+        assert label.startswith("faiss · IVF-Flat") and "(approximate)" in label
+        # Every list searched: the same ranking as the exact index.
+        for query in ("flood report", "vaccine", "orbit museum"):
+            got = [r.source_name for r in approx.search(query, k=5).results]
+            assert got == [r.source_name for r in exact.search(query, k=5).results]
+    finally:
+        exact.close()
+        approx.close()
+    # A new process loads the saved IVF file (no rebuild) and says so before any search.
+    reopened = SearchService(replace(tiny_settings, home=str(tmp_path / "ivf"), ann_exact_below=40), tiny_embedder)
+    try:
+        assert reopened.stats().index_type.startswith("faiss · IVF-Flat")
+        assert reopened.stats().vectors == reopened.stats().chunks
+        assert reopened.search("flood", k=3).results
+        assert reopened.indexer.vectors.rebuilds == 0
+    finally:
+        reopened.close()
