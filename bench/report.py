@@ -10,6 +10,8 @@ from typing import Any
 
 from bench.md import fmt, runs_table, table
 from bench.plots import plot_all
+from bench.report_ann import NAME as ANN_NAME
+from bench.report_ann import render_ann
 from bench.report_milvus import NAME as MILVUS_NAME
 from bench.report_milvus import render_milvus
 from bench.report_nli import NLI_NAMES, render_nli
@@ -86,6 +88,10 @@ def write_report(results_dir: Path, report: Path) -> Path:
     milvus = load_results(results_dir, (MILVUS_NAME,))
     if milvus:
         parts.append(render_milvus(milvus[MILVUS_NAME]))
+    # IVF against exact on realistic embeddings (`python -m bench.ann`), on its own as well.
+    ann = load_results(results_dir, (ANN_NAME,))
+    if ann:
+        parts.append(render_ann(ann[ANN_NAME]))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
     logger.info("wrote %s", report)
