@@ -59,7 +59,8 @@ def test_languages_without_a_relevant_passage_come_last(world) -> None:
 def test_facets_count_the_planted_passages(world) -> None:
     index, profiles, query = world
     hits = retrieval.nearest(index, query, profiles, None)
-    facets = retrieval.count_relevant(hits, retrieval.relevance_floor(max(h.z for h in hits), 200))
+    # 200 passages in all: a small collection, where the floor follows the best calibrated score.
+    facets = retrieval.count_relevant(hits, retrieval.relevance_floor(max(h.z for h in hits), 199))
     # The planted passages count, the 98 unrelated ones per language do not.
     assert set(facets) == {"en", "ru"} and all(1 <= n <= 2 for n in facets.values())
 
