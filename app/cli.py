@@ -313,9 +313,12 @@ def cmd_db(url: str, args: argparse.Namespace) -> int:
         pending = state.pending if state else migrate.revisions()[::-1]
         report = {"database": shown, "exists": state is not None, "current": state.current if state else None,
                   "head": migrate.HEAD, "pending": pending}
-        line = (f"revision {report['current'] or 'none'}, head {migrate.HEAD}: "
-                + (f"{len(pending)} to apply ({', '.join(pending)}); run `babelsearch db upgrade`" if pending
-                   else "up to date"))
+        if state and state.newer:
+            todo = "written by a newer Babel Search - upgrade Babel Search to open it"
+        else:
+            todo = f"{len(pending)} to apply ({', '.join(pending)}); run `babelsearch db upgrade`" if pending else \
+                "up to date"
+        line = f"revision {report['current'] or 'none'}, head {migrate.HEAD}: {todo}"
     if args.json:
         _print_json(report)
     else:

@@ -48,11 +48,17 @@ class SchemaState:
         return self.current == self.head
 
     @property
+    def newer(self) -> bool:
+        """Whether the database is at a revision this release does not know (written by a newer one)."""
+        return self.current is not None and self.current not in revisions()
+
+    @property
     def pending(self) -> list[str]:
-        """The revisions an upgrade would apply, oldest first."""
+        """The revisions an upgrade would apply, oldest first (none for a database of a newer release)."""
         known = revisions()
-        newer = known[: known.index(self.current)] if self.current in known else known
-        return list(reversed(newer))
+        if self.newer:
+            return []
+        return list(reversed(known[: known.index(self.current)] if self.current in known else known))
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -114,7 +120,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     with locked(engine) as conn:
         # Another process may have migrated while this one waited for the lock.
         before = _revision(conn)
-        if before is not None and before not in revisions():
+        if SchemaState(before, HEAD).newer:
             raise StoreError(
                 f"the database {engine.url.render_as_string(hide_password=True)} is at schema "
                 f"revision {before}, which this release does not know (its newest is {HEAD}): "

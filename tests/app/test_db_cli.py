@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from legacy_db import make_legacy_database
+from sqlalchemy import create_engine, text
 
 from app.cli import main
 from indexer.store import migrate
@@ -58,3 +59,18 @@ def test_db_upgrade_on_postgresql_names_the_database_without_its_password(
     report = json.loads(out)
     assert (code, report["before"], report["after"], report["migrated"]) == (0, None, migrate.HEAD, True)
     assert report["database"].startswith("postgresql+psycopg://")
+
+
+def test_db_current_on_a_database_of_a_newer_release_says_so(tmp_path: Path, capsys) -> None:
+    home = tmp_path / "home"
+    assert _run(capsys, "--home", str(home), "db", "upgrade")[0] == 0
+    engine = create_engine(f"sqlite:///{home / 'babelsearch.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    code, out = _run(capsys, "--home", str(home), "db", "current")
+    assert out.strip().endswith(
+        "revision 9999, head 0002: written by a newer Babel Search - upgrade Babel Search to open it"
+    )
+    assert main(["--home", str(home), "db", "upgrade"]) == 1
+    assert "which this release does not know" in capsys.readouterr().err

@@ -135,7 +135,7 @@ print(store.counts()["chunks"])
 
 
 def test_two_processes_opening_one_old_database_migrate_it_once(url: str) -> None:
-    make_legacy_database(url, n_chunks=20_000)
+    make_legacy_database(url, n_chunks=5_000)
     start = time.time() + 3  # both children import first, then open at the same moment
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     children = [
@@ -150,7 +150,7 @@ def test_two_processes_opening_one_old_database_migrate_it_once(url: str) -> Non
     ]
     outputs = [child.communicate(timeout=120) for child in children]
     assert [child.returncode for child in children] == [0, 0], [err[-2000:] for _, err in outputs]
-    assert [out.strip() for out, _ in outputs] == ["20000", "20000"]
+    assert [out.strip() for out, _ in outputs] == ["5000", "5000"]
     assert sum(err.count("migrating the database schema") for _, err in outputs) == 1, outputs
     engine = create_engine(url)
     with engine.connect() as conn:
