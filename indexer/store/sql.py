@@ -8,12 +8,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, String, cast, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    Integer,
+    LargeBinary,
+    String,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from indexer.errors import CollectionNotFoundError, DocumentNotFoundError, StoreError
-from indexer.store import fts, fts_pg, migrate
+from indexer.store import fts, fts_pg, migrate, vector_codec
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, NewChunk
 from indexer.store.schema import ChunkRow, CollectionRow, DocumentRow, IndexMetaRow, IngestErrorRow
 from indexer.types import LoadedDocument
@@ -343,17 +355,24 @@ class SqlStore:
         stmt = select(ChunkRow.id).join(DocumentRow, ChunkRow.document_id == DocumentRow.id).where(condition)
         return np.fromiter(s.scalars(stmt.order_by(ChunkRow.id)), dtype=np.int64)
 
-    def iter_embeddings(self, batch: int = 20000, after: int = -1) -> Iterator[tuple[np.ndarray, list[bytes]]]:
-        """Stored embeddings of the chunks with ids above ``after``, in id order, as (ids, float32 blobs) batches."""
+    def iter_vectors(self, batch: int = 20000, after: int = -1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Stored embeddings of the chunks with ids above ``after``, in id order, as (ids, float32 matrix) batches."""
+        # The raw column, decoded a batch at a time: twice as fast as the column type's row-by-row decoding.
+        raw = type_coerce(ChunkRow.embedding, LargeBinary)
         last = after
         with self.session() as s:
             while True:
-                rows = s.execute(select(ChunkRow.id, ChunkRow.embedding).where(ChunkRow.id > last)
+                rows = s.execute(select(ChunkRow.id, raw).where(ChunkRow.id > last)
                                  .order_by(ChunkRow.id).limit(batch)).all()
                 if not rows:
                     return
                 last = rows[-1][0]
-                yield np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+                yield np.array([r[0] for r in rows], dtype=np.int64), vector_codec.decode_many([r[1] for r in rows])
+
+    def iter_embeddings(self, batch: int = 20000, after: int = -1) -> Iterator[tuple[np.ndarray, list[bytes]]]:
+        """Like ``iter_vectors``, with each vector as float32 bytes."""
+        for ids, vectors in self.iter_vectors(batch, after):
+            yield ids, [v.tobytes() for v in vectors]
 
     def iter_chunk_texts(self, batch: int = 2000) -> Iterator[tuple[np.ndarray, list[str]]]:
         """All chunk texts, in id order, as (ids, texts) batches (for re-embedding)."""

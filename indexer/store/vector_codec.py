@@ -65,6 +65,36 @@ def decode(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=_F16, offset=1).astype(np.float32)
 
 
+def decode_many(blobs: list[bytes]) -> np.ndarray:
+    """Stored embeddings of one dimension as a float32 matrix, decoded at once (rows of either format).
+
+    Args:
+        blobs: stored blobs, as read from the column's raw bytes.
+
+    Returns:
+        A (len(blobs), dim) float32 array.
+
+    Raises:
+        ValueError: for blobs of different dimensions or an unknown format.
+    """
+    if not blobs:
+        return np.empty((0, 0), np.float32)
+    uniform = len({len(b) for b in blobs}) == 1
+    if uniform and is_float32(blobs[0]):
+        # Every row float32, as an index of an older release stores them.
+        return np.frombuffer(b"".join(blobs), dtype=_F32).reshape(len(blobs), -1).copy()
+    if uniform:
+        # The usual case, every row float16: one buffer, the tag column dropped, one conversion.
+        raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+        if np.any(raw[:, 0] != FLOAT16):
+            raise ValueError("an embedding blob has an unknown format tag")
+        return np.ascontiguousarray(raw[:, 1:]).view(_F16).astype(np.float32)
+    rows = [decode(b) for b in blobs]
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError(f"stored embeddings have different dimensions: {sorted({len(r) for r in rows})}")
+    return np.stack(rows)
+
+
 class EmbeddingBlob(TypeDecorator):
     """The ``chunks.embedding`` column: binds arrays or float32 bytes as float16 blobs, reads float32 bytes.
 

@@ -64,6 +64,9 @@ def test_a_database_of_the_previous_release_opens_migrated_with_its_data(url: st
         decoded = np.stack([np.frombuffer(b, np.float32) for b in store.embeddings(range(1, 31)).values()])
         assert np.abs(decoded - vectors).max() < 1e-3
         assert np.min(np.sum(decoded * vectors, axis=1)) > 0.9999
+        [(ids, matrix)] = list(store.iter_vectors())
+        assert ids.tolist() == list(range(1, 31)) and matrix.dtype == np.float32
+        np.testing.assert_array_equal(matrix, decoded)
         # The keyword index was built over the old chunks, and the jobs tables kept their rows.
         assert [cid for cid, _ in store.keyword_search("Nummer 2", 5)][:1] == [3]
         from indexer.store.jobs import JobStore

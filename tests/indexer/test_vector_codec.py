@@ -51,3 +51,27 @@ def test_the_column_type_writes_float16_and_reads_float32_bytes() -> None:
     np.testing.assert_allclose(np.frombuffer(read, np.float32), VECTOR, atol=5e-4)
     assert column.process_result_value(VECTOR.tobytes(), None) == VECTOR.tobytes()
     assert column.process_bind_param(None, None) is None and column.process_result_value(None, None) is None
+
+
+@pytest.mark.parametrize(
+    "formats", [["f2"] * 4, ["f4"] * 4, ["f2", "f4", "f2", "f4"]], ids=["float16", "float32", "mixed"]
+)
+def test_a_batch_decodes_to_one_matrix_whatever_its_rows_formats(formats: list[str]) -> None:
+    vectors = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+    blobs = [vector_codec.encode(v) if f == "f2" else v.tobytes() for v, f in zip(vectors, formats)]
+    decoded = vector_codec.decode_many(blobs)
+    assert decoded.dtype == np.float32 and decoded.shape == (4, 8)
+    np.testing.assert_allclose(decoded, vectors, atol=2e-3)
+    np.testing.assert_array_equal(decoded, np.stack([vector_codec.decode(b) for b in blobs]))
+
+
+@pytest.mark.parametrize(
+    "blobs, message",
+    [
+        ([b"\x02" + b"\x00" * 4, b"\x01" + b"\x00" * 4], "unknown format tag"),
+        ([vector_codec.encode(np.ones(4)), np.ones(3, np.float32).tobytes()], "different dimensions"),
+    ],
+)
+def test_a_bad_batch_is_refused(blobs: list[bytes], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        vector_codec.decode_many(blobs)
