@@ -261,10 +261,11 @@ class SearchService:
             own = self.store.document_chunk_ids(document_id)
             mean = self._vectors_of(own).mean(axis=0)
             vector = (mean / np.linalg.norm(mean)).astype(np.float32)
-            with self.indexer.vectors.lock:
-                allowed = np.setdiff1d(self.indexer.vectors.index.ids(), own)
-            ranked, facets = self._dense(vector, k, allowed, balanced)
-            ids = [i for i, _ in ranked][:k]
+            # Ask for the document's own chunks too and drop them: a filter of every other id would make the
+            # index list all its ids (a full scan on a large or remote index).
+            ranked, facets = self._dense(vector, k + len(own), None, balanced)
+            own_ids = set(int(i) for i in own)
+            ids = [i for i, _ in ranked if i not in own_ids][:k]
             infos, scores = self.store.chunks(ids), self._cosines(vector, ids)
             results = [_result(n + 1, scores[i], infos[i], "", None)
                        for n, i in enumerate(i for i in ids if i in infos)]

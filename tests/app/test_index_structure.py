@@ -50,3 +50,17 @@ def test_an_index_past_the_threshold_is_ivf_shown_in_stats_and_answers_like_exac
         assert reopened.indexer.vectors.rebuilds == 0
     finally:
         reopened.close()
+
+
+def test_similar_never_lists_every_id_of_the_index(tiny_service, tmp_path: Path, monkeypatch) -> None:
+    # Listing all ids is a full scan on a large or remote (Milvus) index: "more like this" must not need it.
+    tiny_service.ingest(_files(tmp_path / "docs")[:12], "notes")
+    index = tiny_service.indexer.vectors.index
+
+    def refuse() -> None:
+        raise AssertionError("similar() listed every id of the index")
+
+    monkeypatch.setattr(index, "ids", refuse)
+    doc = next(d for d in tiny_service.documents() if d.source_name == "note-00.txt")
+    response = tiny_service.similar(doc.id, k=5)
+    assert len(response.results) == 5 and doc.id not in {r.document_id for r in response.results}
