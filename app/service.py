@@ -140,7 +140,7 @@ class SearchService:
         if options["other_languages"] and qlang:
             present = filters.languages or list(self._language_ids())
             filters = Filters(filters.collections, [lang for lang in present if lang != qlang], filters.mimes)
-        allowed = self.store.chunk_ids(*filters) if filters.active else None
+        allowed = self._allowed(filters)
         if options["hybrid"]:
             keyword = self.store.keyword_search(query, max(k, 100), *filters)
             if keywords.has_phrases(query):  # quoted phrases: only passages that contain them
@@ -162,6 +162,16 @@ class SearchService:
         for n, r in enumerate(results):
             r.rank = n + 1
         return SearchResponse(query, results, 0.0, qlang, facets, dict(options, reordered=reorder))
+
+    def _allowed(self, filters: Filters) -> np.ndarray | None:
+        # A languages-only filter comes from the per-generation language arrays, not one SQL query per search.
+        if not filters.active:
+            return None
+        if filters.collections is None and filters.mimes is None:
+            held = self._language_ids()
+            parts = [held[lang] for lang in filters.languages if lang in held]
+            return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+        return self.store.chunk_ids(*filters)
 
     def _check_languages(self, languages: list[str] | None) -> list[str] | None:
         # A code no passage has ("qq", or a language never ingested) would silently find nothing.

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 TOPICS = ["flood", "harvest", "election", "vaccine", "bridge", "storm", "school", "market", "orbit", "museum"]
 
 
@@ -64,3 +67,25 @@ def test_similar_never_lists_every_id_of_the_index(tiny_service, tmp_path: Path,
     doc = next(d for d in tiny_service.documents() if d.source_name == "note-00.txt")
     response = tiny_service.similar(doc.id, k=5)
     assert len(response.results) == 5 and doc.id not in {r.document_id for r in response.results}
+
+
+def test_a_language_filter_comes_from_the_cached_language_arrays(tiny_service, tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    texts = {"en.txt": "The river flooded the old town and boats rescued the families.",
+             "de.txt": "Der Fluss überschwemmte die Altstadt und Boote retteten die Familien.",
+             "fr.txt": "La rivière a inondé la vieille ville et des bateaux ont sauvé les familles."}  # fmt: skip
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    tiny_service.ingest([folder], "mixed")
+    from app.service import Filters
+
+    by_sql = tiny_service.store.chunk_ids(None, ["de", "fr"], None)
+    # From here on the per-search SQL query for the allowed ids is impossible.
+    monkeypatch.setattr(tiny_service.store, "chunk_ids", lambda *a, **kw: (_ for _ in ()).throw(AssertionError()))
+    np.testing.assert_array_equal(tiny_service._allowed(Filters(None, ["de", "fr"], None)), by_sql)
+    cached = tiny_service.search("flood", k=5, languages=["de", "fr"])
+    assert len(cached.results) == 2 and {r.language for r in cached.results} == {"de", "fr"}
+    # Filters on collections still go to the database (the monkeypatched query refuses).
+    with pytest.raises(AssertionError):
+        tiny_service.search("flood", k=5, collections=["mixed"])
