@@ -71,3 +71,15 @@ def test_unknown_language_code_names_the_codes_held(service: SearchService) -> N
     with pytest.raises(QueryError, match=r"'qq'.*hold: ar, de, fr, ru, zh"):
         service.search(QUERY, languages=["qq"])
     assert service.search(QUERY, languages=["DE"]).results[0].language == "de"
+
+
+def test_sample_collection_facets_count_the_dam_reports(sample_service: SearchService) -> None:
+    query = "The dam collapsed after heavy rain and villages were evacuated."
+    response = sample_service.search(query, k=12, balanced=True)
+    sources = [r.source_name for r in response.results]
+    # Dam reports first, in many of their 8 languages, before any other topic.
+    assert all(name.startswith("dam-failure") for name in sources[:8]), sources
+    assert len({r.language for r in response.results[:8]}) >= 5
+    counts = response.language_counts
+    assert counts["en"] >= 1 and sum(1 for n in counts.values() if n) >= 5, counts
+    assert sample_service.search(query, k=12).language_counts == counts  # one notion of relevance in every mode
