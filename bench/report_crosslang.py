@@ -23,9 +23,9 @@ def render_crosslang(data: dict[str, Any]) -> str:
     out = [
         f"Product searches (`SearchService.search_many`, {cfg.get('embedder', 'default')} embeddings), no "
         f"language filter, top {cfg['top']} results; {cfg['balance_questions_per_language']} questions per "
-        "language. Thresholds were chosen on the calibration seed "
-        f"({cfg['calibration_seed']}) and other questions; the figures below are on the reported seeds and "
-        "questions.\n",
+        "language (evenly spaced, each the 4th of its step; the thresholds were chosen on the calibration seed "
+        f"({cfg['calibration_seed']}) with the 1st questions of each step, and are not tuned on the figures below). "
+        "The machine was shared while this ran (load average in the Runs table).\n",
         f"**Partial-language corpus**: each paragraph kept in {cfg['keep_languages']} seeded-random languages of "
         f"the {len(cfg['languages'])}, questions in all of them (for most, the answer exists only in other "
         f"languages). Mean over seeds {', '.join(map(str, cfg['report_seeds']))}:\n",
