@@ -31,6 +31,8 @@ TATOEBA = {"ar": "ara", "de": "deu", "el": "ell", "es": "spa", "hi": "hin", "ro"
 K = 10
 #: Probe shares tried on the tuning half of the queries.
 SHARES = (1 / 128, 1 / 64, 1 / 32, 1 / 16, 1 / 8)
+#: Recall@10 the issue asks for, and the margin the default keeps on the tuning half (the other half may be lower).
+TARGET, MARGIN = 0.95, 0.02
 
 
 def real_embeddings(eval_dir: Path, cache_dir: Path, queries_per_lang: int = 80) -> dict[str, np.ndarray]:
@@ -180,8 +182,24 @@ def one_size(real: dict[str, np.ndarray], n: int, shares: tuple[float, ...]) -> 
             "shares": rows}  # fmt: skip
 
 
+def chosen_shares(results: dict[str, Any]) -> list[str]:
+    """The probe shares whose tuning-half recall (plain and filtered) reaches ``TARGET + MARGIN`` at every size.
+
+    Args:
+        results: size -> ``one_size`` result.
+
+    Returns:
+        Share labels, smallest share first.
+    """
+    labels = list(next(iter(results.values()))["shares"])
+    ok = [label for label in labels
+          if all(min(r["shares"][label]["tune"]["recall"], r["shares"][label]["tune"]["recall_filter"])
+                 >= TARGET + MARGIN for r in results.values())]  # fmt: skip
+    return sorted(ok, key=lambda label: int(label.split("/")[1]), reverse=True)
+
+
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every size; say which probe share reaches recall 0.95 on the tuning half at the largest."""
+    """Run every size; say which probe share reaches the target recall with margin on the tuning half."""
     import faiss
 
     real = real_embeddings(args.eval_dir, args.cache_dir)
@@ -189,8 +207,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     faiss.omp_set_num_threads(1)
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {str(n): one_size(real, n, SHARES) for n in sizes}
-    largest = results[str(sizes[-1])]["shares"]
-    enough = [s for s, r in largest.items() if min(r["tune"]["recall"], r["tune"]["recall_filter"]) >= 0.95]
+    enough = chosen_shares(results)
     return {"config": {"k": K, "threads": 1, "queries": int(len(real["queries"])),
                        "real_vectors": int(len(real["corpus"])), "sizes": sizes,
                        "corpus": "real e5 embeddings of XQuAD paragraphs and Tatoeba sentences, grown by points "

@@ -131,10 +131,13 @@ def load_direct_model(model_dir: str) -> Any:
 def machine() -> dict[str, Any]:
     """CPU, cores, threads in use, load and package versions: recorded in every result file."""
     import faiss
+
+    # Read before torch's thread pool starts: starting it sets the OpenMP thread count FAISS shares.
+    faiss_threads = faiss.omp_get_max_threads()
     import torch
 
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "faiss_threads": faiss.omp_get_max_threads(), "load_average": [round(x, 2) for x in os.getloadavg()],
+            "faiss_threads": faiss_threads, "load_average": [round(x, 2) for x in os.getloadavg()],
             "memory_gb": _memory_gb(), "python": platform.python_version(), "platform": platform.platform(),
             "versions": {name: _version(name) for name in PACKAGES}, "git_commit": _git_commit(),
             "date": datetime.now(UTC).isoformat(timespec="seconds")}

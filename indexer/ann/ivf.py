@@ -17,7 +17,7 @@ TRAIN_PER_LIST = 64
 #: Inverted lists per square root of the vector count (FAISS's guidance: 4 to 16 √n).
 LISTS_PER_ROOT = 4
 #: Share of the lists visited per unfiltered query; chosen on real embeddings (BENCHMARKS.md, ANN section).
-PROBE_SHARE = 1 / 64
+PROBE_SHARE = 1 / 32
 MIN_PROBE = 16
 
 
