@@ -49,6 +49,24 @@ def page_of(page_starts: list[int] | None, char_start: int) -> int | None:
     return max(bisect.bisect_right(page_starts, char_start), 1)
 
 
+def page_span(metadata: dict[str, Any], page: int | None, length: int) -> tuple[int, int, int] | None:
+    """Where a page's text starts and ends, and how many pages the document has.
+
+    Args:
+        metadata: the document's metadata (``page_starts`` where it has pages).
+        page: the 1-based page, or None.
+        length: the length of the document's text.
+
+    Returns:
+        (start, end, page count), or None when the document or the result has no pages.
+    """
+    starts = metadata.get(PAGE_STARTS_KEY) or []
+    if page is None or not 1 <= page <= len(starts):
+        return None
+    end = starts[page] if page < len(starts) else length
+    return min(starts[page - 1], length), min(max(end, starts[page - 1]), length), len(starts)
+
+
 def has_pages(mime: str) -> bool:
     """Whether documents of a MIME type carry page numbers (PDF, slides, images)."""
     return mime in (PDF_MIME, PPTX_MIME) or mime.startswith("image/")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.pages import page_span
 from app.results import SearchResult
 from app.service import SearchService
 from app.ui.text import highlight_markdown, is_rtl, language_label, md_inline, md_paragraphs
@@ -41,12 +42,17 @@ def render_document(service: SearchService, document_id: int, result: SearchResu
     start, end = (result.char_start, result.char_end) if result else (0, 0)
     if not 0 <= start < end <= len(text):
         start = end = 0  # no passage to mark, or offsets from an older version of the text
+    # A paged document (PDF, slides, scans) opens at the page the passage starts on.
+    span = page_span(doc.metadata or {}, result.page if result and end else None, len(text))
+    if span:
+        st.caption(f"Page {result.page} of {span[2]}")
     with st.container(key=passage_key(f"doc-{document_id}", is_rtl(doc.language, text))):
-        _render_text(text, start, end, result)
+        _render_text(text, start, end, result, span[0] if span and span[0] <= start else None)
 
 
-def _render_text(text: str, start: int, end: int, result: SearchResult | None) -> None:
-    first = max(0, start - CONTEXT_CHARS) if end else 0
+def _render_text(text: str, start: int, end: int, result: SearchResult | None, first: int | None = None) -> None:
+    if first is None:
+        first = max(0, start - CONTEXT_CHARS) if end else 0
     last = min(len(text), end + CONTEXT_CHARS) if end else min(len(text), 2 * CONTEXT_CHARS)
     if first > 0:
         st.caption(f"… {first:,} earlier characters not shown")
