@@ -64,11 +64,13 @@ _DPI = 300
 _FONT_PX = 50
 
 
-def render(script: str, rotate: int = 0) -> Any:
-    """One page of a script's lines, A4 width at 300 dpi, turned ``rotate`` degrees counter-clockwise."""
+def render(script: str, rotate: int = 0, lines: list[str] | None = None) -> Any:
+    """One page of a script's lines (or of ``lines``, in that script's font), A4 width at 300 dpi, turned
+    ``rotate`` degrees counter-clockwise."""
     from PIL import Image, ImageDraw, ImageFont
 
-    _, font_path, lines, direction = PAGES[script]
+    _, font_path, own_lines, direction = PAGES[script]
+    lines = lines or own_lines
     font = ImageFont.truetype(str(font_path), _FONT_PX)
     image = Image.new("L", (2480, 240 + 110 * len(lines)), 255)
     draw = ImageDraw.Draw(image)
