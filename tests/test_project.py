@@ -50,3 +50,12 @@ def test_settings_come_from_file_then_environment_then_overrides(tmp_path: Path)
     assert (settings.chunk_tokens, settings.batch_size, settings.model) == (128, 16, "other/model")
     with pytest.raises(ValueError, match="BABELSEARCH_BATCH_SIZE"):
         load_settings(str(tmp_path), environ={"BABELSEARCH_BATCH_SIZE": "many"})
+
+
+def test_test_files_have_unique_names() -> None:
+    # The test folders are not packages: pytest imports each file by its base name, so two files of one name
+    # in different folders stop the whole run at collection.
+    names: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert not {n: p for n, p in names.items() if len(p) > 1}
