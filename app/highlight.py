@@ -66,8 +66,7 @@ def highlight_spans(
     Returns:
         Sorted, non-overlapping (start, end) spans.
     """
-    known = [code for code in (query_language, passage_language) if code and code != "unknown"]
-    stops = frozenset().union(*(stop_words(code) for code in known)) if known else stop_words(None)
+    known, stops = _stops(query_language, passage_language)
     cross = len(set(known)) == 2
     words = _query_words(query, stops, cross)
     pieces = _query_pieces(query, stops)
@@ -114,8 +113,7 @@ def match_share(
     Returns:
         A share in [0, 1] (0 for a query of stop words only).
     """
-    known = [code for code in (query_language, passage_language) if code and code != "unknown"]
-    stops = frozenset().union(*(stop_words(code) for code in known)) if known else stop_words(None)
+    known, stops = _stops(query_language, passage_language)
     units = _query_words(query, stops, False)
     counted = _query_words(query, stops, len(set(known)) == 2)
     bigrams = {p for p in _query_pieces(query, stops) if len(p) == _shortest(p)}
@@ -180,3 +178,9 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _stops(query_language: str | None, passage_language: str | None) -> tuple[list[str], frozenset[str]]:
+    # The known languages of the pair, and the stop words of either (the default list where neither is known).
+    known = [code for code in (query_language, passage_language) if code and code != "unknown"]
+    return known, frozenset().union(*(stop_words(code) for code in known)) if known else stop_words(None)
