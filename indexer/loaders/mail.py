@@ -6,10 +6,11 @@ import email
 import logging
 import mailbox
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email import policy
 from email.message import EmailMessage, Message
 from email.utils import parsedate_to_datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -119,18 +120,35 @@ def _attachments(
         if depth >= max_depth:
             skipped.append(f"{name}: attachment nested deeper than {max_depth} (max_archive_depth)")
             continue
-        try:
-            children = load_member(content, f"{source_name}/{name}", depth + 1)
-        except UnsupportedFileTypeError:
-            # Pictures, signatures and invitations ride on most mail: not worth a note each.
-            continue
-        except LoaderError as e:
-            skipped.append(f"{name}: {e.reason}")
-            continue
-        for child in children:
-            child.metadata.setdefault("attachment_of", source_name)
-        documents += children
+        read = partial(load_member, content, f"{source_name}/{name}", depth + 1)
+        documents += read_attachment(read, name, source_name, skipped)
     return documents, skipped
+
+
+def read_attachment(read: Callable[[], list[LoadedDocument]], name: str, parent: str,
+                    skipped: list[str]) -> list[LoadedDocument]:  # fmt: skip
+    """Read one attachment of a message (.eml, .mbox, .msg) into child documents linked to their message.
+
+    Args:
+        read: loads the attachment's documents.
+        name: the attachment's name, for the report.
+        parent: the message's source name (``attachment_of`` of each child).
+        skipped: where a failed attachment's reason goes.
+
+    Returns:
+        The child documents (none for an unsupported type or a failure).
+    """
+    try:
+        children = read()
+    except UnsupportedFileTypeError:
+        # Pictures, signatures and invitations ride on most mail: not worth a note each.
+        return []
+    except LoaderError as e:
+        skipped.append(f"{name}: {e.reason}")
+        return []
+    for child in children:
+        child.metadata.setdefault("attachment_of", parent)
+    return children
 
 
 def _attachment(part: Message, number: int) -> tuple[str, bytes]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from indexer.errors import LoaderError, UnsupportedFileTypeError
+from indexer.errors import LoaderError
 from indexer.loaders.archive import SKIPPED_KEY, MemberLoader
 from indexer.loaders.common import EMPTY_REASON, clip_title, make_document
 from indexer.loaders.limits import LoadLimits
-from indexer.loaders.mail import safe_name
+from indexer.loaders.mail import read_attachment, safe_name
 from indexer.loaders.markup import parse_html, soup_text
 from indexer.types import LoadedDocument
 
@@ -122,21 +123,12 @@ def _attachments(
         if reason:
             skipped.append(f"{name}: {reason}")
             continue
-        try:
-            if isinstance(content, bytes):
-                children = load_member(content, child_name, depth + 1)
-            else:
-                # An embedded message is read as the object extract-msg already opened, one level deeper.
-                children = _read(content, child_name, load_member, depth + 1, allowance)
-        except UnsupportedFileTypeError:
-            # Pictures, signatures and invitations ride on most mail: not worth a note each.
-            continue
-        except LoaderError as e:
-            skipped.append(f"{name}: {e.reason}")
-            continue
-        for child in children:
-            child.metadata.setdefault("attachment_of", source_name)
-        documents += children
+        if isinstance(content, bytes):
+            read = partial(load_member, content, child_name, depth + 1)
+        else:
+            # An embedded message is read as the object extract-msg already opened, one level deeper.
+            read = partial(_read, content, child_name, load_member, depth + 1, allowance)
+        documents += read_attachment(read, name, source_name, skipped)
     return documents, skipped
 
 
