@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ from indexer.types import LoadedDocument
 logger = logging.getLogger(__name__)
 
 KEYWORD_INDEXES = {"sqlite": fts, "postgresql": fts_pg}
+#: How long a SQLite connection waits for another process's write (a long migration, a big ingest commit).
+BUSY_TIMEOUT_S = 30
 SORTABLE = {"title": DocumentRow.title, "language": DocumentRow.language, "size": DocumentRow.size,
             "created_at": DocumentRow.created_at, "source_name": DocumentRow.source_name}
 
@@ -40,10 +44,24 @@ SORTABLE = {"title": DocumentRow.title, "language": DocumentRow.language, "size"
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the UI read while the CLI writes; foreign keys make deletes cascade to chunks.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    _use_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    # Switching a database to WAL needs it to itself: SQLite answers "locked" at once, without its busy wait,
+    # while another process writes (migrates) it, so wait here instead.
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class SqlStore:

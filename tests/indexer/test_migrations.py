@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -161,3 +163,25 @@ def test_two_processes_opening_one_old_database_migrate_it_once(url: str) -> Non
         raw = conn.execute(text("SELECT embedding FROM chunks")).scalars().all()
     assert not any(vector_codec.is_float32(bytes(b)) for b in raw)
     engine.dispose()
+
+
+def test_a_store_opens_a_database_another_connection_is_writing_once_the_write_ends(tmp_path: Path) -> None:
+    # A rollback-journal database with a write transaction open elsewhere: switching it to WAL is refused at
+    # once (SQLite does not wait there), so the store must wait for the writer rather than fail.
+    path = tmp_path / "busy.db"
+    url = f"sqlite:///{path}"
+    make_legacy_database(url, n_chunks=3)
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE documents SET title = 'Busy'")
+    timer = threading.Timer(1.0, writer.execute, ["COMMIT"])
+    timer.start()
+    try:
+        store = create_store(url)
+    finally:
+        timer.join()
+        writer.close()
+    assert store.counts()["chunks"] == 3
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.close()
