@@ -102,28 +102,34 @@ def _wait_idle(page, timeout_ms: float = WAIT_MS) -> None:
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout_ms)
 
 
-def _attach(page, files: list[Path]) -> None:
-    """Give the uploader the files and wait until the server has them (the Ingest button is enabled).
+def _attach(page, files: list[Path], collection: str) -> None:
+    """Give the uploader the files and wait until the server has them and the collection (Ingest is enabled).
 
-    A rerun still replacing the widget can drop the files, so it tries again; on failure the message says what the
-    page showed.
+    The uploader lists the files before they have reached the server, so the test waits for the button rather than
+    looking once. A rerun still replacing a widget can drop the files or the typed collection name, so it puts back
+    whatever is missing and waits again; on failure the message says what the page showed.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
 
     ingest = page.get_by_role("button", name="Ingest")
+    listed = page.get_by_text(re.compile(r"^report-\d\d\.txt")).first
     for _ in range(3):
         _wait_idle(page)
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(f) for f in files])
+        if not listed.is_visible():
+            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(f) for f in files])
         try:
-            page.get_by_text(re.compile(r"^report-\d\d\.txt")).first.wait_for(timeout=30_000)
-            _wait_idle(page)
-            if ingest.is_enabled():
-                return
-        except PlaywrightTimeout:
-            continue
+            listed.wait_for(timeout=30_000)
+            expect(ingest).to_be_enabled(timeout=60_000)
+            return
+        except (PlaywrightTimeout, AssertionError):
+            # The server has no collection name (the field may still show it): type it anew.
+            if page.get_by_text("Name the new collection to enable ingest.").is_visible():
+                page.get_by_label("New collection name").fill("")
+                _new_collection(page, collection)
     page.screenshot(path=str(Path(os.environ.get("PYTEST_SHOT_DIR", "/tmp")) / "upload-attach.png"), full_page=True)
     shown = page.locator('[data-testid="stMain"]').inner_text()[:1500]
-    raise AssertionError(f"the uploader never took the files; the page showed:\n{shown}")
+    raise AssertionError(f"Ingest never became enabled for the files and the collection; the page showed:\n{shown}")
 
 
 def _new_collection(page, name: str) -> None:
@@ -158,7 +164,7 @@ def test_search_answers_while_an_upload_job_runs_and_a_reload_keeps_the_progress
         # A uploads 30 files into a new collection: a background job.
         _goto(a, "Upload")
         _new_collection(a, "bulk")
-        _attach(a, files)
+        _attach(a, files, "bulk")
         a.get_by_role("button", name="Ingest").click()
         a.get_by_text(re.compile(r"Job 1 · (queued|running)")).wait_for()
 
