@@ -151,6 +151,50 @@ def postgres_server():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    """A throwaway Redis server for the session (Debian's redis-server, nothing saved to disk); yields its URL.
+
+    CI installs redis-server and the redis client (scripts/test.sh, the test extra), so there a missing one fails
+    the tests; elsewhere they are skipped with the reason.
+    """
+    import socket
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    problem = "redis-server not found (apt-get install redis-server)" if binary is None else None
+    try:
+        import redis
+    except ImportError:
+        problem = "the redis client is not installed (pip install -e .[test])"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", str(folder)]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"redis-server did not start on port {port} (exit {server.poll()})")
+            time.sleep(0.05)
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+
+
 @pytest.fixture
 def postgres_url(postgres_server) -> str:
     """The URL of a fresh, empty PostgreSQL database (dropped after the test)."""

@@ -99,17 +99,25 @@ def test_sigkilled_worker_leaves_a_job_that_the_next_worker_finishes(
     assert "resuming from its first uncommitted file" in log.read_text()
 
 
+@pytest.mark.parametrize("queue", ["sqlite", "redis"])
 def test_two_worker_processes_on_postgresql_ingest_every_file_exactly_once(
-    tiny_settings, tiny_embedder, postgres_url: str, tmp_path: Path
+    tiny_settings, tiny_embedder, postgres_url: str, tmp_path: Path, queue: str, request: pytest.FixtureRequest
 ) -> None:
     import dataclasses
 
-    settings = dataclasses.replace(tiny_settings, store_url=postgres_url)
+    # The SQLite queue in the shared data directory (one machine), or a Redis server (several machines).
+    queue_url = request.getfixturevalue("redis_url") if queue == "redis" else ""
+    settings = dataclasses.replace(tiny_settings, store_url=postgres_url, queue_url=queue_url)
     service = SearchService(settings, tiny_embedder)
     jobs = [service.enqueue_upload([(f"j{j}-{n}.txt", io.BytesIO(_text(100 * j + n, 300).encode()))
                                     for n in range(6)], "shared") for j in range(4)]  # fmt: skip
+    if queue == "redis":
+        from indexer.jobs.queue import create_huey
+
+        assert create_huey(settings).pending_count() == 4, "the jobs did not reach the Redis queue"
+        assert not (settings.home_path / "queue.db").exists()
     log = tmp_path / "workers.log"
-    env_store = {"BABELSEARCH_STORE_URL": postgres_url}
+    env_store = {"BABELSEARCH_STORE_URL": postgres_url, "BABELSEARCH_QUEUE_URL": queue_url}
     procs = [_worker(settings, log, env_store) for _ in range(2)]
     try:
         for proc in procs:
