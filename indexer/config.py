@@ -80,6 +80,8 @@ class Settings:
     rerank_budget_ms: int = _setting(3000, "Time allowed for NLI scoring per query; candidates past it keep "
                                      "their vector order and get no stance.")
     threads: int = _setting(0, "CPU threads for the models; 0 means all cores.")
+    worker_nice: int = _setting(10, "CPU priority of `babelsearch worker` as a Unix nice value (0-19): above 0 the "
+                                "searches of a UI on the same machine come before ingest; 0 leaves it as started.")
     embed_backend: str = _setting("auto", "Embedding runtime: 'auto' (ONNX Runtime where installed, else torch), "
                                   "'onnx' or 'torch'. An index is searched only with the runtime it was built with.")
     embed_quant: str = _setting("int8", "ONNX embedding weights: 'int8' (quantised, faster) or 'fp32'.")
@@ -96,6 +98,8 @@ class Settings:
                 raise ValueError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(valid)}")
         if self.threads < 0:
             raise ValueError(f"threads={self.threads}: use 0 (all cores) or a positive count")
+        if not 0 <= self.worker_nice <= 19:
+            raise ValueError(f"worker_nice={self.worker_nice}: use a nice value from 0 (as started) to 19 (lowest)")
 
     @property
     def home_path(self) -> Path:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 from indexer.config import Settings
 from indexer.embedder import Embedder
@@ -82,6 +84,7 @@ def run_worker(settings: Settings, concurrency: int = 1, embedder: Embedder | No
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+    lower_priority(settings.worker_nice)
     indexer = Indexer(settings, embedder)
     jobs = JobStore(indexer.store)
     spool = Spool(settings.home_path / "spool")
@@ -95,6 +98,28 @@ def run_worker(settings: Settings, concurrency: int = 1, embedder: Embedder | No
         queue.consumer(concurrency).run()
     finally:
         indexer.close()
+
+
+def lower_priority(nice: int) -> int:
+    """Give this process a CPU priority of at least ``nice``, its running threads and the ones it starts later.
+
+    Ingest is throughput work: on a machine shared with the UI, searches get the cores first. A process already
+    started nicer keeps its priority (a worker never raises its own).
+
+    Args:
+        nice: the nice value wanted (0 leaves the priority as it is).
+
+    Returns:
+        The process's nice value afterwards.
+    """
+    if nice > os.getpriority(os.PRIO_PROCESS, 0):
+        # Linux keeps a nice value per thread: set it on every thread there is (new ones inherit it).
+        tasks = Path("/proc/self/task")
+        for tid in [int(t.name) for t in tasks.iterdir()] if tasks.is_dir() else [0]:
+            with contextlib.suppress(ProcessLookupError):
+                os.setpriority(os.PRIO_PROCESS, tid, max(nice, os.getpriority(os.PRIO_PROCESS, tid)))
+        logger.info("worker: CPU priority lowered to nice %d, so searches on this machine come first", nice)
+    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def _start_watchdog(jobs: JobStore, queue: JobQueue) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.config import load_settings
+from indexer.config import Settings, load_settings
 from indexer.errors import SettingsError
 
 
@@ -113,3 +113,9 @@ def test_an_override_of_the_wrong_type_or_name_fails_by_name(tmp_path: Path) -> 
         load_settings(str(tmp_path), environ={}, chunk_tokens="64")
     with pytest.raises(SettingsError, match=r"'chunk_tokenz' is not a setting; did you mean 'chunk_tokens'"):
         load_settings(str(tmp_path), environ={}, chunk_tokenz=64)
+
+
+@pytest.mark.parametrize("value", [-1, 20])
+def test_worker_nice_outside_the_unix_range_is_refused(value: int) -> None:
+    with pytest.raises(ValueError, match=rf"worker_nice={value}: use a nice value from 0"):
+        Settings(worker_nice=value)

@@ -53,6 +53,11 @@ def _wait(what: str, condition: Callable[[], bool], proc: subprocess.Popen, log:
     pytest.fail(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
 
 
+def _thread_nice(pid: int) -> list[int]:
+    # Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (the name before it may hold spaces).
+    return [int(stat.read_text().rpartition(")")[2].split()[16]) for stat in Path(f"/proc/{pid}/task").glob("*/stat")]
+
+
 def _kill(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -73,6 +78,9 @@ def test_sigkilled_worker_leaves_a_job_that_the_next_worker_finishes(
                            ("half the files", lambda: job().files_done >= N_FILES // 2)):  # fmt: skip
         proc = _worker(tiny_service.settings, log)
         _wait(point, reached, proc, log)
+        # Every thread of the worker, the model's too, runs below the UI's priority (worker_nice).
+        niceness = _thread_nice(proc.pid)
+        assert min(niceness) >= max(tiny_service.settings.worker_nice, os.nice(0)) > 0, niceness
         _kill(proc)
         assert job().state == "running", f"killed at {point}, the job shows {job().state}"
         assert job().files_done < N_FILES, "the job finished before the kill: make the files bigger"
