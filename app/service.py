@@ -20,9 +20,9 @@ from app.results import IndexStats, SearchResponse, SearchResult, highlight_span
 from indexer.ann import VectorIndex
 from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
-from indexer.errors import BabelSearchError, JobNotFoundError
+from indexer.errors import BabelSearchError, JobNotFoundError, ModelUnavailableError
 from indexer.jobs import JobManager, run_worker
-from indexer.language import detect_query_language
+from indexer.language import detect_query_language, language_name
 from indexer.loaders import SUPPORTED_EXTENSIONS
 from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
@@ -35,8 +35,9 @@ from indexer.vectors import read_saved, structure_label
 logger = logging.getLogger(__name__)
 
 # Re-exported for the UI, which imports only app.*.
-__all__ = ["SUPPORTED_EXTENSIONS", "BabelSearchError", "JobFileInfo", "JobInfo", "JobNotFoundError", "QueryError",
-           "SearchService"]  # fmt: skip
+__all__ = ["SUPPORTED_EXTENSIONS", "BabelSearchError", "CollectionInfo", "DocumentInfo", "JobFileInfo", "JobInfo",
+           "JobNotFoundError", "ModelUnavailableError", "QueryError", "SearchService", "language_name",
+           "load_settings"]  # fmt: skip
 
 
 class QueryError(BabelSearchError):

@@ -9,16 +9,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app.service import SearchService
+from app.service import BabelSearchError, SearchService
 from app.ui.confirm import NOTICE_KEY, confirm_delete
 from app.ui.document import render_document
 from app.ui.nav import link
 from app.ui.text import language_label, md_inline
 from app.ui.widgets import show_error
-from indexer.errors import BabelSearchError
 
 if TYPE_CHECKING:  # store records reach the UI through the service; they are named here for annotations only
-    from indexer.store.records import CollectionInfo, DocumentInfo
+    from app.service import CollectionInfo, DocumentInfo
 
 PAGE_SIZE = 25
 #: Sort choices -> the store's sortable columns.

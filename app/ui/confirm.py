@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from app.service import BabelSearchError
 from app.ui.widgets import show_error
-from indexer.errors import BabelSearchError
 
 #: Session key of the message shown after a deletion.
 NOTICE_KEY = "delete_notice"

@@ -6,10 +6,9 @@ import streamlit as st
 
 from app.pages import page_span
 from app.results import SearchResult
-from app.service import SearchService
+from app.service import BabelSearchError, SearchService
 from app.ui.text import highlight_markdown, is_rtl, language_label, md_inline, md_paragraphs
 from app.ui.widgets import passage_key, show_error
-from indexer.errors import BabelSearchError
 
 #: Characters shown before and after the passage; longer documents are cut around it.
 CONTEXT_CHARS = 20_000

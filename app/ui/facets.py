@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.service import language_name
 from app.ui.text import md_escape
-from indexer.language import language_name
 
 #: Session key of the chosen facet language (None: all languages).
 FACET_KEY = "facet_language"

@@ -9,7 +9,7 @@ import streamlit as st
 from app.ui.text import language_label
 
 if TYPE_CHECKING:  # store records reach the UI through the service; they are named here for annotations only
-    from indexer.store.records import CollectionInfo
+    from app.service import CollectionInfo
 
 #: File type filter: label -> MIME types stored by the loaders.
 FILE_TYPES: dict[str, list[str]] = {

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.service import SearchService
+from app.service import BabelSearchError, SearchService
 from app.ui.browse import render_collections
 from app.ui.jobs import render_jobs
 from app.ui.nav import PAGE_INFO
@@ -15,7 +15,6 @@ from app.ui.state import get_service
 from app.ui.status import render_status
 from app.ui.upload import render_upload
 from app.ui.widgets import inject_css, show_error
-from indexer.errors import BabelSearchError
 
 RENDERERS: dict[str, Callable[[SearchService], None]] = {
     "search": render_search,

@@ -7,14 +7,13 @@ from typing import Any
 import streamlit as st
 
 from app.results import SearchResponse
-from app.service import SearchService
+from app.service import BabelSearchError, ModelUnavailableError, SearchService
 from app.ui.facets import facet_language, render_facets
 from app.ui.nav import link
 from app.ui.options import render_options
 from app.ui.result_list import render_cards, render_summary
 from app.ui.similar import render_similar, similar_target
 from app.ui.widgets import show_error
-from indexer.errors import BabelSearchError, ModelUnavailableError
 
 PLACEHOLDER = "e.g. flooding in the city centre · наводнение в центре города · 市中心的洪水"
 #: Options that change which passages count as relevant, and so the language facets.

@@ -6,12 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from app.service import SearchService
+from app.service import BabelSearchError, SearchService
 from app.ui.result_card import SIMILAR_KEY
 from app.ui.result_list import render_cards, render_summary
 from app.ui.text import md_inline
 from app.ui.widgets import show_error
-from indexer.errors import BabelSearchError
 
 
 def similar_target(query: str) -> dict[str, Any] | None:

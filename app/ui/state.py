@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.service import SearchService
-from indexer.config import load_settings
+from app.service import SearchService, load_settings
 
 
 @st.cache_resource(show_spinner="Opening the index…")

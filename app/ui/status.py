@@ -5,9 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.service import SearchService
+from app.service import BabelSearchError, SearchService
 from app.ui.widgets import escaped_table, show_error
-from indexer.errors import BabelSearchError
 
 
 def render_status(service: SearchService) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from indexer.language import language_name
+from app.service import language_name
 
 #: Languages written right to left (ISO 639-1, plus Sorani "ckb").
 RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb"})
