@@ -7,17 +7,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 import numpy as np
 
-from app import retrieval
 from app.claims import is_claim
 from app.highlight import match_share
 from app.pages import PageNumbers
 from app.rerank import rerank as rerank_results
 from app.results import IndexStats, SearchResponse, SearchResult, highlight_spans
-from indexer.ann import VectorIndex
 from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
 from indexer.errors import BabelSearchError, JobNotFoundError, ModelUnavailableError
@@ -27,6 +25,8 @@ from indexer.loaders import SUPPORTED_EXTENSIONS
 from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
 from indexer.report import IngestReport, Progress
+from indexer.retrieval import KEYWORD_MIN_SHARE, KEYWORD_WEIGHT, rrf
+from indexer.retriever import Filters
 from indexer.store import keywords
 from indexer.store.records import ChunkInfo, CollectionInfo, DocumentInfo, IngestErrorInfo, JobFileInfo, JobInfo
 from indexer.vector_migration import VectorMigration, migrate_vectors
@@ -44,19 +44,6 @@ class QueryError(BabelSearchError):
     """A query that cannot be run (empty, or options out of range)."""
 
 
-class Filters(NamedTuple):
-    """The user's filters; None means no filter."""
-
-    collections: list[str] | None
-    languages: list[str] | None
-    mimes: list[str] | None
-
-    @property
-    def active(self) -> bool:
-        """Whether any filter is set."""
-        return any(f is not None for f in self)
-
-
 class SearchService:
     """Search, browse, ingest and delete over one data directory.
 
@@ -71,7 +58,7 @@ class SearchService:
         self.store = self.indexer.store
         self.job_manager = JobManager(self.settings, self.store)
         self.lock = threading.RLock()
-        self._profile_cache: tuple[int, dict, dict] | None = None
+        self.retriever = self.indexer.retriever
         self._nli: NliModel | None = None
         self._ms_per_pair = 0.0
         self._pages = PageNumbers(self.store)
@@ -137,22 +124,22 @@ class SearchService:
     def _search_one(self, query: str, vector: np.ndarray, filters: Filters, options: dict) -> SearchResponse:
         # Reranking scores rerank_k candidates and keeps the best k of them.
         k = max(options["k"], self.settings.rerank_k) if options["rerank"] else options["k"]
-        qlang = detect_query_language(query) or retrieval.embedding_language(vector, self._profiles())
+        qlang = detect_query_language(query) or self.retriever.query_language(vector)
         if options["other_languages"] and qlang:
-            present = filters.languages or list(self._language_ids())
+            present = filters.languages or list(self.retriever.language_ids())
             filters = Filters(filters.collections, [lang for lang in present if lang != qlang], filters.mimes)
-        allowed = self._allowed(filters)
+        allowed = self.retriever.allowed(filters)
         if options["hybrid"]:
             keyword = self.store.keyword_search(query, max(k, 100), *filters)
             if keywords.has_phrases(query):  # quoted phrases: only passages that contain them
                 allowed = np.array(sorted(i for i, _ in keyword), dtype=np.int64)
-        ranked, facets = self._dense(vector, k if not options["hybrid"] else max(k, 100), allowed,
-                                     options["balanced"])
+        ranked, facets = self.retriever.retrieve(vector, k if not options["hybrid"] else max(k, 100), allowed,
+                                                 options["balanced"])
         ids = [i for i, _ in ranked]
         if options["hybrid"]:
             ids = self._fuse(query, qlang, ids, [i for i, _ in keyword], k)
         infos = self.store.chunks(ids[:k])
-        scores = self._cosines(vector, ids[:k])
+        scores = self.retriever.cosines(vector, ids[:k])
         results = [_result(n + 1, scores[i], infos[i], query, qlang)
                    for n, i in enumerate(i for i in ids[:k] if i in infos)]
         self._pages.annotate(results)
@@ -164,22 +151,12 @@ class SearchService:
             r.rank = n + 1
         return SearchResponse(query, results, 0.0, qlang, facets, dict(options, reordered=reorder))
 
-    def _allowed(self, filters: Filters) -> np.ndarray | None:
-        # A languages-only filter comes from the per-generation language arrays, not one SQL query per search.
-        if not filters.active:
-            return None
-        if filters.collections is None and filters.mimes is None:
-            held = self._language_ids()
-            parts = [held[lang] for lang in filters.languages if lang in held]
-            return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-        return self.store.chunk_ids(*filters)
-
     def _check_languages(self, languages: list[str] | None) -> list[str] | None:
         # A code no passage has ("qq", or a language never ingested) would silently find nothing.
         if languages is None:
             return None
         codes = [code.strip().lower() for code in languages]
-        held = self._language_ids()
+        held = self.retriever.language_ids()
         unknown = [code for code in codes if code not in held]
         if unknown and held:
             raise QueryError(f"no passages in language {', '.join(map(repr, unknown))}; the collections hold: "
@@ -193,8 +170,8 @@ class SearchService:
         weights = {}
         for i in keyword:
             share = match_share(infos[i].text, query, qlang, infos[i].language) if i in infos else 0.0
-            weights[i] = retrieval.KEYWORD_WEIGHT * share if share >= retrieval.KEYWORD_MIN_SHARE else 0.0
-        return [i for i, _ in retrieval.rrf(dense, keyword, k=k, weights=[None, weights])]
+            weights[i] = KEYWORD_WEIGHT * share if share >= KEYWORD_MIN_SHARE else 0.0
+        return [i for i, _ in rrf(dense, keyword, k=k, weights=[None, weights])]
 
     @property
     def nli(self) -> NliModel:
@@ -215,45 +192,6 @@ class SearchService:
             self._ms_per_pair = (time.perf_counter() - t0) * 1000 / len(scored)
         return checked + rest
 
-    def _dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
-               balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
-        if allowed is not None and not len(allowed):
-            return [], {}
-        vectors = self.indexer.vectors
-        # Held for the index lookups only: an ingest adds each document's vectors between two searches.
-        with vectors.lock:
-            return self._dense_locked(vectors.index, vector, k, allowed, balanced)
-
-    def _dense_locked(self, index: VectorIndex, vector: np.ndarray, k: int, allowed: np.ndarray | None,
-                      balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
-        return retrieval.dense(index, vector, self._profiles(), allowed, k, self._vectors_of, balanced)
-
-    def _language_ids(self) -> dict[str, np.ndarray]:
-        return self._profiles_for_generation()[1]
-
-    def _profiles(self) -> dict[str, retrieval.LanguageProfile]:
-        return self._profiles_for_generation()[2]
-
-    def _profiles_for_generation(self) -> tuple[int, dict, dict]:
-        generation = self.store.generation()
-        if self._profile_cache is None or self._profile_cache[0] != generation:
-            language_ids = self.store.language_ids()
-            profiles = retrieval.build_profiles(language_ids, self._vectors_of)
-            self._profile_cache = (generation, language_ids, profiles)
-        return self._profile_cache
-
-    def _vectors_of(self, ids: list[int] | np.ndarray) -> np.ndarray:
-        blobs = self.store.embeddings(ids)
-        dim = self.indexer.embedder.dim
-        return np.stack([np.frombuffer(blobs[int(i)], dtype=np.float32) for i in ids]) if len(ids) else \
-            np.empty((0, dim), np.float32)
-
-    def _cosines(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
-        present = [i for i in ids if i is not None]
-        if not present:
-            return {}
-        return dict(zip(present, (self._vectors_of(present) @ vector).tolist()))
-
     def similar(self, document_id: int, k: int = 10, balanced: bool = True) -> SearchResponse:
         """Passages like a document's, in every language ("more like this"), the document itself left out.
 
@@ -270,14 +208,13 @@ class SearchService:
             self.indexer.vectors
             t0 = time.perf_counter()
             own = self.store.document_chunk_ids(document_id)
-            mean = self._vectors_of(own).mean(axis=0)
-            vector = (mean / np.linalg.norm(mean)).astype(np.float32)
+            vector = self.retriever.mean_vector(own)
             # Ask for the document's own chunks too and drop them: a filter of every other id would make the
             # index list all its ids (a full scan on a large or remote index).
-            ranked, facets = self._dense(vector, k + len(own), None, balanced)
+            ranked, facets = self.retriever.retrieve(vector, k + len(own), None, balanced)
             own_ids = set(int(i) for i in own)
             ids = [i for i, _ in ranked if i not in own_ids][:k]
-            infos, scores = self.store.chunks(ids), self._cosines(vector, ids)
+            infos, scores = self.store.chunks(ids), self.retriever.cosines(vector, ids)
             results = [_result(n + 1, scores[i], infos[i], "", None)
                        for n, i in enumerate(i for i in ids if i in infos)]
         self._pages.annotate(results)
@@ -312,7 +249,7 @@ class SearchService:
         counts = self.store.counts()
         meta = self.store.get_meta()
         # A loaded index first catches up with what workers committed since the last search.
-        vectors = self.indexer.vectors if self.indexer._vectors is not None else None
+        vectors = self.indexer.loaded_vectors
         facts = vectors.describe() if vectors is not None else read_saved(self.settings.home_path)
         return IndexStats(counts["collections"], counts["documents"], counts["chunks"], int(facts.get("count", 0)),
                           meta.get("model", self.settings.model), meta.get("fingerprint", ""),
@@ -371,7 +308,7 @@ class SearchService:
         Args:
             concurrency: jobs run at once, in threads sharing one model and one vector index.
         """
-        run_worker(self.settings, concurrency, self.indexer._embedder)
+        run_worker(self.settings, concurrency, self.indexer.loaded_embedder)
 
     def delete_document(self, document_id: int) -> int:
         """Delete one document; returns the number of chunks removed."""

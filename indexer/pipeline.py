@@ -23,6 +23,7 @@ from indexer.loaders import iter_files
 from indexer.loaders.isolate import LoaderWorker, limits_from
 from indexer.loaders.ocr import PageCallback
 from indexer.report import FileResult, IngestReport, Progress
+from indexer.retriever import Retriever
 from indexer.store import SqlStore, create_store
 from indexer.store.records import NewChunk
 from indexer.types import ChunkSpan, LoadedDocument
@@ -91,6 +92,8 @@ class Indexer:
         self.store: SqlStore = create_store(settings.database_url)
         self._embedder = embedder
         self._vectors: VectorCache | None = None
+        # The read path: searches ask it for passages (it reads the cache as the last sync left it).
+        self.retriever = Retriever(self.store, lambda: self.vector_cache(sync=False))
         # Files are parsed in a worker process under time and memory limits, reused across files.
         self.loader = LoaderWorker(limits_from(settings), settings.csv_text_field, settings.max_file_mb * 1024 * 1024)
         self.lock = threading.RLock()
@@ -108,12 +111,34 @@ class Indexer:
     @property
     def vectors(self) -> VectorCache:
         """The vector index, checked against the model and synced with the database."""
+        return self.vector_cache(sync=True)
+
+    @property
+    def loaded_vectors(self) -> VectorCache | None:
+        """The vector index, synced, if this process has loaded it; None otherwise (nothing is loaded)."""
+        with self.lock:
+            return self.vector_cache(sync=True) if self._vectors is not None else None
+
+    @property
+    def loaded_embedder(self) -> Embedder | None:
+        """The embedding model if it is loaded (or was handed over); None otherwise."""
+        return self._embedder
+
+    def vector_cache(self, sync: bool = True) -> VectorCache:
+        """The vector index, checked against the model on first use.
+
+        Args:
+            sync: catch up with the database first (one query for its generation); a search syncs once and then
+                asks for the cache as it is.
+        """
         with self.lock:
             if self._vectors is None:
                 self.check_model()
                 self._vectors = VectorCache(self.store, self.settings.home_path, self.settings.ann_backend,
                                             self.embedder.dim, index_options(self.settings))
-            self._vectors.sync()
+                sync = True
+            if sync:
+                self._vectors.sync()
             return self._vectors
 
     def check_model(self) -> None:

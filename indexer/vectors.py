@@ -50,6 +50,29 @@ class VectorCache:
         self._loaded = False
         self._max_id = -1
 
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest stored vectors of each query (see ``VectorIndex.search``), as of the last sync.
+
+        Held under the cache's lock: an ingest in this process adds each document's vectors between two lookups.
+        """
+        with self.lock:
+            return self.index.search(queries, k, allowed)
+
+    def count(self) -> int:
+        """Vectors in the index."""
+        return self.index.count()
+
+    def vectors_of(self, ids: list[int] | np.ndarray) -> np.ndarray:
+        """The stored (float32) vectors of some chunks, in the order of ``ids``, read from the store.
+
+        The index keeps no copy to hand out (FAISS IVF and Milvus cannot give vectors back cheaply), and a
+        lookup needs only a few: the feedback hits, the results' scores, a document's chunks.
+        """
+        blobs = self.store.embeddings(ids)
+        if not len(ids):
+            return np.empty((0, self.dim), np.float32)
+        return np.stack([np.frombuffer(blobs[int(i)], dtype=np.float32) for i in ids])
+
     def sync(self) -> None:
         """Bring the in-memory index up to the database's generation (load the file, catch up, or rebuild)."""
         with self.lock:

@@ -83,7 +83,7 @@ def test_a_language_filter_comes_from_the_cached_language_arrays(tiny_service, t
     by_sql = tiny_service.store.chunk_ids(None, ["de", "fr"], None)
     # From here on the per-search SQL query for the allowed ids is impossible.
     monkeypatch.setattr(tiny_service.store, "chunk_ids", lambda *a, **kw: (_ for _ in ()).throw(AssertionError()))
-    np.testing.assert_array_equal(tiny_service._allowed(Filters(None, ["de", "fr"], None)), by_sql)
+    np.testing.assert_array_equal(tiny_service.retriever.allowed(Filters(None, ["de", "fr"], None)), by_sql)
     cached = tiny_service.search("flood", k=5, languages=["de", "fr"])
     assert len(cached.results) == 2 and {r.language for r in cached.results} == {"de", "fr"}
     # Filters on collections still go to the database (the monkeypatched query refuses).

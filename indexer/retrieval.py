@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
-
-from indexer.ann import VectorIndex
 
 #: Reciprocal rank fusion constant (the usual 60).
 RRF_K = 60
@@ -48,6 +47,16 @@ LANGUAGE_MARGIN = 0.02
 #: Passages looked at per language (balanced) or in all (facets).
 PER_LANGUAGE = 50
 NEAREST = 200
+
+
+class Searchable(Protocol):
+    """What the strategies need of an index: a ``VectorIndex``, or the ``VectorCache`` around one."""
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and ids of each query's ``k`` nearest vectors among ``allowed`` (None = all)."""
+
+    def count(self) -> int:
+        """Vectors held."""
 
 
 @dataclass
@@ -150,7 +159,7 @@ def embedding_language(query: np.ndarray, profiles: dict[str, LanguageProfile]) 
 
 
 def nearest(
-    index: VectorIndex,
+    index: Searchable,
     query: np.ndarray,
     profiles: dict[str, LanguageProfile],
     allowed: np.ndarray | None,
@@ -171,7 +180,7 @@ def nearest(
 
 
 def per_language(
-    index: VectorIndex,
+    index: Searchable,
     query: np.ndarray,
     profiles: dict[str, LanguageProfile],
     allowed: np.ndarray | None,
@@ -294,7 +303,7 @@ def rrf(*rankings: list[int], k: int, weights: list[dict[int, float] | None] | N
 
 
 def dense(
-    index: VectorIndex,
+    index: Searchable,
     query: np.ndarray,
     profiles: dict[str, LanguageProfile],
     allowed: np.ndarray | None,

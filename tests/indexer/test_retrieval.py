@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app import retrieval
+from indexer import retrieval
 from indexer.ann import create_index
 
 DIM = 32
