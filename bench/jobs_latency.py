@@ -1,8 +1,9 @@
 """Search latency while an ingest job runs in a worker process vs idle (``python -m bench.jobs_latency``).
 
 Four client threads search one shared SearchService, as the sessions of one UI process do; a real
-``babelsearch worker`` subprocess ingests a job of generated files into the same data directory meanwhile.
-Idle and busy are measured in the same run, so their ratio holds on a shared machine.
+``babelsearch worker`` subprocess ingests a job of generated files into the same data directory meanwhile,
+once per worker priority (``worker_nice``: 0 = the same priority as the UI, 10 = the product's default).
+Idle and busy are measured in the same run, so their ratios hold on a shared machine.
 """
 
 from __future__ import annotations
@@ -68,18 +69,19 @@ def _clients(service, clients: int, per_client: int, until: threading.Event | No
     return times, errors[0]
 
 
-def _worker(home: Path, threads: int, log: Path) -> subprocess.Popen:
+def _worker(home: Path, threads: int, log: Path, nice: int = 0) -> subprocess.Popen:
     env = {**os.environ, "BABELSEARCH_HOME": str(home), "BABELSEARCH_THREADS": str(threads),
-           "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "BABELSEARCH_WORKER_NICE": str(nice), "PYTHONPATH": str(ROOT)}  # fmt: skip
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "app.cli", "-v", "worker"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)  # fmt: skip
 
 
-def _busy(service, args: argparse.Namespace, home: Path) -> dict[str, Any]:
-    files = [(f"job-{n:03d}.txt", io.BytesIO(_text(1000 + n, args.sentences).encode())) for n in range(args.files)]
-    job_id = service.enqueue_upload(files, "job")
-    proc = _worker(home, args.worker_threads, home / "worker.log")
+def _busy(service, args: argparse.Namespace, home: Path, nice: int) -> dict[str, Any]:
+    files = [(f"job-{nice}-{n:03d}.txt", io.BytesIO(_text(1000 * (nice + 1) + n, args.sentences).encode()))
+             for n in range(args.files)]  # fmt: skip
+    job_id = service.enqueue_upload(files, f"job-{nice}")
+    proc = _worker(home, args.worker_threads, home / "worker.log", nice)
     try:
         while service.job(job_id).chunks_done == 0:  # the worker has loaded its model and is embedding
             if proc.poll() is not None:
@@ -130,17 +132,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         service.ingest([folder], "base")
         _clients(service, 1, 5, None)  # warm-up
         idle_times, idle_errors = _clients(service, args.clients, args.queries, None)
-        busy = _busy(service, args, home)
+        base_chunks = service.stats().chunks
+        # One job per worker priority, in the order given; the product's worker_nice default is the last.
+        busy = {nice: _busy(service, args, home, nice) for nice in args.worker_nice}
         stats = service.stats()
         service.close()
-    idle, during = percentiles(idle_times), percentiles(busy.pop("times"))
-    logger.info("idle p50 %.0f / p95 %.0f ms; during the job p50 %.0f / p95 %.0f ms; %d errors",
-                idle["p50"], idle["p95"], during["p50"], during["p95"], idle_errors + busy["errors"])  # fmt: skip
+    idle = percentiles(idle_times)
+    runs = {}
+    for nice, run_ in busy.items():
+        during = percentiles(run_.pop("times"))
+        logger.info("worker nice %d: idle p50 %.0f / p95 %.0f ms; during the job p50 %.0f / p95 %.0f ms; %d errors",
+                    nice, idle["p50"], idle["p95"], during["p50"], during["p95"], run_["errors"])  # fmt: skip
+        runs[str(nice)] = {"during_job_ms": during, "p95_ratio": ratio(during["p95"], idle["p95"]),
+                           "p50_ratio": ratio(during["p50"], idle["p50"]), **run_}  # fmt: skip
     return {"clients": args.clients, "queries_per_client": args.queries, "worker_threads": args.worker_threads,
-            "base_chunks": stats.chunks - busy["job"]["chunks"], "idle_ms": idle, "during_job_ms": during,
-            "p95_ratio": ratio(during["p95"], idle["p95"]), "p50_ratio": ratio(during["p50"], idle["p50"]),
-            "errors": idle_errors + busy["errors"], "vectors_equal_chunks": stats.vectors == stats.chunks,
-            **busy}  # fmt: skip
+            "base_chunks": base_chunks, "idle_ms": idle, "idle_errors": idle_errors, "by_worker_nice": runs,
+            "errors": idle_errors + sum(r["errors"] for r in runs.values()),
+            "vectors_equal_chunks": stats.vectors == stats.chunks}  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -150,7 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base", type=int, default=20, help="files ingested before measuring")
     p.add_argument("--files", type=int, default=60, help="files in the job")
     p.add_argument("--sentences", type=int, default=60, help="sentences per generated file")
-    p.add_argument("--worker-threads", type=int, default=1, help="CPU threads of the worker's model")
+    p.add_argument("--worker-threads", type=int, default=0, help="CPU threads of the worker's model (0: all cores)")
+    p.add_argument("--worker-nice", type=lambda v: [int(x) for x in v.split(",")], default=[0, 10],
+                   help="worker priorities (nice values) to measure, one job each, e.g. 0,10")
     p.add_argument("--threads", type=int, default=1, help="CPU threads of the searching process's model")
     p.add_argument("--out", type=Path, default=RESULTS / "jobs_latency.json", help="the result file")
     return p

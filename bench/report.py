@@ -12,6 +12,8 @@ from bench.md import fmt, runs_table, table
 from bench.plots import plot_all
 from bench.report_ann import NAME as ANN_NAME
 from bench.report_ann import render_ann
+from bench.report_jobs import NAMES as JOBS_NAMES
+from bench.report_jobs import render_jobs
 from bench.report_milvus import NAME as MILVUS_NAME
 from bench.report_milvus import render_milvus
 from bench.report_nli import NLI_NAMES, render_nli
@@ -22,6 +24,14 @@ from bench.report_sections import SECTIONS
 logger = logging.getLogger(__name__)
 
 NAMES = ("xquad", "crosslang", "tatoeba", "ingest", "backends", "latency")
+#: Sections of the benchmarks run on their own, in report order: (result names, render(results by name)).
+STANDALONE = [
+    (NLI_NAMES, render_nli),  # python -m bench.nli_xnli, bench.rerank_xquad, bench.rerank_latency
+    ((OCR_NAME,), lambda r: render_ocr(r[OCR_NAME])),  # python -m bench.ocr
+    ((MILVUS_NAME,), lambda r: render_milvus(r[MILVUS_NAME])),  # python -m bench.milvus_latency
+    ((ANN_NAME,), lambda r: render_ann(r[ANN_NAME])),  # python -m bench.ann
+    (JOBS_NAMES, render_jobs),  # python -m bench.jobs_latency, bench.jobs_throughput
+]
 
 INTRO = """# Benchmarks
 
@@ -76,22 +86,11 @@ def write_report(results_dir: Path, report: Path) -> Path:
         if name in plots:
             parts.append(f"![{name}]({(rel / plots[name]).as_posix()})\n")
         parts.append(render(results[name]))
-    # The NLI benchmarks run on their own (not through `python -m bench`): a section only once one has run.
-    nli = load_results(results_dir, NLI_NAMES)
-    if nli:
-        parts.append(render_nli(nli))
-    # OCR accuracy is measured on its own too (`python -m bench.ocr`).
-    ocr = load_results(results_dir, (OCR_NAME,))
-    if ocr:
-        parts.append(render_ocr(ocr[OCR_NAME]))
-    # Milvus Lite against FAISS exact (`python -m bench.milvus_latency`), also on its own.
-    milvus = load_results(results_dir, (MILVUS_NAME,))
-    if milvus:
-        parts.append(render_milvus(milvus[MILVUS_NAME]))
-    # IVF against exact on realistic embeddings (`python -m bench.ann`), on its own as well.
-    ann = load_results(results_dir, (ANN_NAME,))
-    if ann:
-        parts.append(render_ann(ann[ANN_NAME]))
+    # Benchmarks that run on their own (not through `python -m bench`) get their section once one has run.
+    for names, render in STANDALONE:
+        found = load_results(results_dir, names)
+        if found:
+            parts.append(render(found))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
     logger.info("wrote %s", report)

@@ -171,3 +171,30 @@ def test_nli_section_shows_badges_runtimes_and_query_kinds(tmp_path: Path) -> No
     assert "| **all** | 90.0 | 25.0 | 80.0 | 10.0 |" in section
     assert "| onnx-int8 | 400 | 450 | 2.50 |" in section and "the NLI stage takes 420 ms" in section
     assert "2.0 % of the XQuAD questions" in section and "lowest 86.0 %" in section
+
+
+def _jobs_results() -> dict:
+    machine = MACHINE
+    run = {"during_job_ms": {"p50": 40.0, "p95": 90.0, "mean": 50.0, "n": 500}, "errors": 0,
+           "job": {"chunks_per_s": 9.5}}  # fmt: skip
+    latency = {"name": "jobs_latency", "clients": 4, "queries_per_client": 125, "worker_threads": 0,
+               "base_chunks": 84, "idle_ms": {"p50": 30.0, "p95": 60.0, "mean": 35.0, "n": 500}, "idle_errors": 0,
+               "by_worker_nice": {"0": {**run, "p95_ratio": 3.1, "p50_ratio": 2.0},
+                                  "10": {**run, "p95_ratio": 1.5, "p50_ratio": 1.3}},
+               "errors": 0, "vectors_equal_chunks": True, "machine": machine, "wall_s": 60}  # fmt: skip
+    row = {"jobs": 4, "workers_used": 1, "chunks": 200, "seconds": 20.0, "chunks_per_s": 10.0, "vs_one_thread": 1.0}
+    throughput = {"name": "jobs_throughput", "files": 48, "jobs": 4, "cores": 2, "machine": machine, "wall_s": 90,
+                  "layouts": {"1 worker × 1 thread": row,
+                              "2 workers × 1 thread": {**row, "workers_used": 2, "chunks_per_s": 18.0,
+                                                       "vs_one_thread": 1.8}}}  # fmt: skip
+    return {"jobs_latency": latency, "jobs_throughput": throughput}
+
+
+def test_jobs_section_says_per_worker_priority_whether_the_latency_target_holds(tmp_path: Path) -> None:
+    for name, data in _jobs_results().items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    text = write_report(tmp_path, tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
+    section = text[text.index("## 9. Background jobs") :]
+    assert "| while a job ingests, worker nice 0 | 40.0 | 90.0 | × 3.10 (**no**) |" in section
+    assert "| while a job ingests, worker nice 10 | 40.0 | 90.0 | × 1.50 (yes) |" in section
+    assert "| 2 workers × 1 thread | 4 | 2 | 200 | 20.0 | 18.00 | × 1.80 |" in section
