@@ -98,38 +98,52 @@ def _search(page, query: str, timeout_s: float = WAIT_MS / 1000) -> float:
 
 
 def _wait_idle(page, timeout_ms: float = WAIT_MS) -> None:
-    """Wait until the app's script has finished its run (a widget changed mid-run can be replaced and lose input)."""
+    """Wait until the app's script has finished its run (a widget changed mid-run can be replaced and lose input).
+
+    A run an action has just asked for may not have started yet: give it a moment first, and a moment after.
+    """
+    page.wait_for_timeout(300)
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout_ms)
+    page.wait_for_timeout(200)
 
 
 def _attach(page, files: list[Path], collection: str) -> None:
-    """Give the uploader the files and wait until the server has them and the collection (Ingest is enabled).
+    """Choose the files in the uploader (as a user does, through the file chooser) and wait until Ingest is enabled.
 
     The uploader lists the files before they have reached the server, so the test waits for the button rather than
-    looking once. A rerun still replacing a widget can drop the files or the typed collection name, so it puts back
-    whatever is missing and waits again; on failure the message says what the page showed.
+    looking once. Should the files or the typed collection name be lost all the same (a rerun replacing a widget),
+    it reloads the page and starts the form again; on failure the message says what the page and the browser saw.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     ingest = page.get_by_role("button", name="Ingest")
     listed = page.get_by_text(re.compile(r"^report-\d\d\.txt")).first
-    for _ in range(3):
+    # What the browser saw of the uploads, for the failure message.
+    network: list[str] = []
+    page.on("requestfailed", lambda r: network.append(f"failed {r.method} {r.url}: {r.failure}"))
+    page.on("response", lambda r: r.status >= 400 and network.append(f"{r.status} {r.request.method} {r.url}"))
+    page.on("console", lambda m: m.type == "error" and network.append(f"console: {m.text}"))
+    seen = []
+    for attempt in range(3):
+        if attempt:
+            page.reload()
+            _goto(page, "Upload")
+            _new_collection(page, collection)
         _wait_idle(page)
-        if not listed.is_visible():
-            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(f) for f in files])
+        with page.expect_file_chooser() as chooser:
+            page.get_by_test_id("stFileUploaderDropzone").click()
+        chooser.value.set_files([str(f) for f in files])
         try:
-            listed.wait_for(timeout=30_000)
+            listed.wait_for(timeout=60_000)
             expect(ingest).to_be_enabled(timeout=60_000)
             return
-        except (PlaywrightTimeout, AssertionError):
-            # The server has no collection name (the field may still show it): type it anew.
-            if page.get_by_text("Name the new collection to enable ingest.").is_visible():
-                page.get_by_label("New collection name").fill("")
-                _new_collection(page, collection)
+        except (PlaywrightTimeout, AssertionError) as e:
+            seen.append(f"attempt {attempt + 1}: files listed {listed.is_visible()}; {str(e).splitlines()[0]}")
     page.screenshot(path=str(Path(os.environ.get("PYTEST_SHOT_DIR", "/tmp")) / "upload-attach.png"), full_page=True)
     shown = page.locator('[data-testid="stMain"]').inner_text()[:1500]
-    raise AssertionError(f"Ingest never became enabled for the files and the collection; the page showed:\n{shown}")
+    raise AssertionError(f"Ingest never became enabled for the files and the collection: {seen}; the page showed:\n"
+                         f"{shown}\nthe browser's failed requests and errors: {network[-20:]}")
 
 
 def _new_collection(page, name: str) -> None:
