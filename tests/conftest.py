@@ -99,6 +99,13 @@ def sample_service(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     service.close()
 
 
+def unavailable(problem: str) -> None:
+    """A test's engine or tool is missing: fail under CI (which installs everything), skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
 def copy_tree(src: Path, dst: Path) -> Path:
     """Copy a folder for a test that changes it."""
     shutil.copytree(src, dst)
@@ -116,10 +123,7 @@ def milvus_lite_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
         import milvus_lite  # noqa: F401
         import pymilvus  # noqa: F401
     except ImportError as e:
-        problem = f"{e.name} is not installed (pip install -e .[test])"
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(f"{e.name} is not installed (pip install -e .[test])")
     return str(tmp_path_factory.mktemp("milvus") / "milvus.db")
 
 
@@ -143,9 +147,7 @@ def postgres_server():
     except ImportError:
         problem = "psycopg is not installed (pip install -e .[test])"
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem)
     server = Server(bin_dir).start()
     yield make_url(server.url)
     server.stop()
@@ -169,9 +171,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory):
     except ImportError:
         problem = "the redis client is not installed (pip install -e .[test])"
     if problem:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
