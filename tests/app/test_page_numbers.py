@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pdfs import pdf_bytes
 
 from app.cli import main
 from app.export import to_frame
@@ -20,19 +21,6 @@ SUBJECTS = ["the orchestra in the old concert hall", "volcanic ash over the nort
 #: Each page: sentences about its own subject, more than a chunk of the tiny model's 64 tokens.
 PDF_PAGES = [[f"Sentence {n} of page {p} is about {subject}." for n in range(1, 9)]
              for p, subject in enumerate(SUBJECTS, start=1)]  # fmt: skip
-
-
-def pdf_bytes(pages: list[list[str]]) -> bytes:
-    from reportlab.pdfgen import canvas
-
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer)
-    for lines in pages:
-        for number, line in enumerate(lines):
-            pdf.drawString(72, 720 - 16 * number, line)
-        pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
 
 
 def deck_bytes(slides: list[str]) -> bytes:

@@ -19,6 +19,7 @@ import docx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pdfs import pdf_bytes
 from PIL import Image, ImageDraw
 from test_loaders_msg import msg_bytes
 from test_office import RTF, odt_bytes, pptx_bytes, xlsx_bytes
@@ -31,14 +32,7 @@ TEXT = "Вчера вечером мы гуляли по набережной. D
 
 
 def _pdf() -> bytes:
-    canvas = pytest.importorskip("reportlab.pdfgen.canvas")
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer)
-    pdf.setTitle("Fuzz")
-    pdf.drawString(72, 720, "Page one of the fuzzing seed.")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return pdf_bytes([["Page one of the fuzzing seed."]], title="Fuzz")
 
 
 def _docx() -> bytes:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from pdfs import pdf_bytes
 from pypdf import PdfWriter
 from test_loaders_msg import msg_bytes
 from test_office import RTF, odt_bytes, pptx_bytes, xlsx_bytes
@@ -36,21 +37,6 @@ def load_one(tmp_path: Path, name: str, data: bytes | str, **kwargs: object):
     documents = load_file(write(tmp_path, name, data), **kwargs)  # type: ignore[arg-type]
     assert len(documents) == 1
     return documents[0]
-
-
-def pdf_bytes(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A real PDF with a text layer, drawn with reportlab."""
-    canvas = pytest.importorskip("reportlab.pdfgen.canvas")
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer)
-    if title:
-        pdf.setTitle(title)
-    for lines in pages:
-        for i, line in enumerate(lines):
-            pdf.drawString(72, 720 - 18 * i, line)
-        pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
 
 
 def blank_pdf(user_password: str | None = None, owner_password: str = "owner") -> bytes:
