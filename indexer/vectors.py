@@ -68,9 +68,9 @@ class VectorCache:
         The index keeps no copy to hand out (FAISS IVF and Milvus cannot give vectors back cheaply), and a
         lookup needs only a few: the feedback hits, the results' scores, a document's chunks.
         """
-        blobs = self.store.embeddings(ids)
         if not len(ids):
             return np.empty((0, self.dim), np.float32)
+        blobs = self.store.embeddings(ids)
         return np.stack([np.frombuffer(blobs[int(i)], dtype=np.float32) for i in ids])
 
     def sync(self) -> None:

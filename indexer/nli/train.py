@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--xnli-dir", type=Path, required=True, help="folder of xnli_validation_<lang>.tsv")
     p.add_argument("--nli-en-dir", type=Path, help="folder with snli/ and sick/ (English pairs); omit to skip")
     p.add_argument("--more-dir", type=Path, help="the nli-more folder (23 more sources); omit to skip")
-    p.add_argument("--more-scale", type=float, default=1.0, help="multiply every nli-more cap (tiny runs, sweeps)")
+    p.add_argument("--more-scale", type=float, default=0.6, help="multiply every nli-more cap (the shipped recipe: 0.6)")
     p.add_argument("--checkpoint", type=Path, help="resumable training state (default: <cache-dir>/nli-train.ckpt)")
     p.add_argument("--checkpoint-every", type=int, default=300, help="steps between checkpoints (0 = none)")
     p.add_argument(
@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of XNLI ids held out for validation")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the held-out id split")
     p.add_argument("--langs-per-id", type=int, default=0, help="XNLI translations trained per id (0 = all 15)")
-    p.add_argument("--cross-per-id", type=int, default=0, help="cross-language pairs per XNLI training id")
+    p.add_argument("--cross-per-id", type=int, default=2, help="cross-language pairs per XNLI training id")
     p.add_argument("--cross-hypothesis", default="en", help="language of cross-language hypotheses ('' = any)")
     p.add_argument("--english", choices=("all", "snli", "sick", "none"), default="all", help="English sets used")
     p.add_argument("--languages", default=",".join(XNLI_LANGUAGES), help="comma-separated XNLI languages")

@@ -22,6 +22,9 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from indexer.errors import StoreError
 
+#: Seconds a SQLite connection waits for another writer before it gives up (the store's and the migration's).
+BUSY_TIMEOUT_S = 30
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -170,7 +173,7 @@ def _engine(url: str) -> Engine:
     from sqlalchemy import create_engine
 
     # Wait for a writer rather than fail at once, as the store does.
-    return create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    return create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S} if url.startswith("sqlite") else {})
 
 
 def database_state(url: str) -> SchemaState | None:

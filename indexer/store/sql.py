@@ -35,8 +35,6 @@ from indexer.types import LoadedDocument
 logger = logging.getLogger(__name__)
 
 KEYWORD_INDEXES = {"sqlite": fts, "postgresql": fts_pg}
-#: How long a SQLite connection waits for another process's write (a long migration, a big ingest commit).
-BUSY_TIMEOUT_S = 30
 SORTABLE = {"title": DocumentRow.title, "language": DocumentRow.language, "size": DocumentRow.size,
             "created_at": DocumentRow.created_at, "source_name": DocumentRow.source_name}
 
@@ -44,7 +42,7 @@ SORTABLE = {"title": DocumentRow.title, "language": DocumentRow.language, "size"
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets the UI read while the CLI writes; foreign keys make deletes cascade to chunks.
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    cursor.execute(f"PRAGMA busy_timeout={migrate.BUSY_TIMEOUT_S * 1000}")
     _use_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -53,7 +51,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _use_wal(cursor: Any) -> None:
     # Switching a database to WAL needs it to itself: SQLite answers "locked" at once, without its busy wait,
     # while another process writes (migrates) it, so wait here instead.
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    deadline = time.monotonic() + migrate.BUSY_TIMEOUT_S
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
