@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--xnli-dir", type=Path, required=True, help="folder of xnli_validation_<lang>.tsv")
     p.add_argument("--nli-en-dir", type=Path, help="folder with snli/ and sick/ (English pairs); omit to skip")
     p.add_argument("--more-dir", type=Path, help="the nli-more folder (23 more sources); omit to skip")
-    p.add_argument("--more-scale", type=float, default=0.6, help="multiply every nli-more cap (the shipped recipe: 0.6)")
+    p.add_argument("--more-scale", type=float, default=0.6, help="multiply every nli-more cap (shipped: 0.6)")
     p.add_argument("--checkpoint", type=Path, help="resumable training state (default: <cache-dir>/nli-train.ckpt)")
     p.add_argument("--checkpoint-every", type=int, default=300, help="steps between checkpoints (0 = none)")
     p.add_argument(
