@@ -108,6 +108,10 @@ class TopLayers(nn.Module):
         """
         for layer in self.layers:
             x = layer(x, mask)
+        return self.classify(x, mask, feats)
+
+    def classify(self, x: torch.Tensor, mask: torch.Tensor, feats: torch.Tensor | None = None) -> torch.Tensor:
+        """The head alone: pool the top layers' hidden states and classify (arguments as :meth:`forward`)."""
         if self.cfg.pool == "cls":
             pooled = x[:, 0]
         else:

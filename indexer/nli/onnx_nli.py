@@ -8,6 +8,7 @@ shared session factory and quantiser of :mod:`indexer.onnx`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -23,7 +24,7 @@ from indexer.errors import ModelUnavailableError
 from indexer.nli.base import LABELS, NliModel, check_pairs
 from indexer.nli.builtin import CrossEncoderNli
 from indexer.nli.calibrate import softmax
-from indexer.nli.model import length_batches, pad_batch
+from indexer.nli.model import LAYER_PARAMS, length_batches, pad_batch
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +34,30 @@ QUANTS = ("int8", "fp32")
 
 
 class _Graph(nn.Module):
-    """``input_ids, attention_mask -> logits`` of a :class:`CrossEncoderNli` without sentence features."""
+    """``input_ids, attention_mask -> logits`` of a :class:`CrossEncoderNli` without sentence features.
+
+    The fine-tuned top layers go back into one transformers BertModel after the frozen lower ones, with
+    eager attention: the traced graph is then plain BERT, which ONNX Runtime fuses into its own operators.
+    """
 
     def __init__(self, model: CrossEncoderNli):
+        from transformers.models.bert.modeling_bert import BertLayer
+
         super().__init__()
-        self.lower, self.top = model.lower, model.top
+        encoder = copy.deepcopy(model.lower)
+        encoder.set_attn_implementation("eager")
+        first = len(encoder.encoder.layer)
+        for i, layer in enumerate(model.top.layers):
+            bert = BertLayer(encoder.config, layer_idx=first + i)
+            for short, path in LAYER_PARAMS.items():
+                bert.get_submodule(path).load_state_dict(getattr(layer, short).state_dict())
+            encoder.encoder.layer.append(bert)
+        encoder.config.num_hidden_layers = len(encoder.encoder.layer)
+        self.encoder, self.top = encoder.eval(), model.top
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        states = self.lower(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.top(states, attention_mask.bool())
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.top.classify(states, attention_mask.bool())
 
 
 def export_nli(model: CrossEncoderNli, dst: Path) -> float:
@@ -57,7 +73,7 @@ def export_nli(model: CrossEncoderNli, dst: Path) -> float:
     Raises:
         ModelUnavailableError: if the model uses sentence features or the export disagrees with torch.
     """
-    from indexer.onnx import make_session
+    from indexer.onnx import fuse_checked, make_session
 
     if model.sentence_layers is not None:
         raise ModelUnavailableError("NLI weights with sentence features have no ONNX export; use nli_backend=torch")
@@ -76,8 +92,14 @@ def export_nli(model: CrossEncoderNli, dst: Path) -> float:
             torch.onnx.export(graph, (ids, mask), str(temp), input_names=["input_ids", "attention_mask"],
                               output_names=["logits"], dynamic_axes=axes | {"logits": {0: "batch"}},
                               opset_version=17, dynamo=False, do_constant_folding=True)  # fmt: skip
-        out = make_session(temp, threads=1).run(["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
-        diff = float(np.abs(out[0] - reference).max())
+        feed = {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+
+        def diff_of(path: Path) -> float:
+            return float(np.abs(make_session(path, threads=1).run(["logits"], feed)[0] - reference).max())
+
+        cfg = graph.encoder.config
+        fuse_checked(temp, cfg.num_attention_heads, cfg.hidden_size, diff_of, MAX_EXPORT_DIFF)
+        diff = diff_of(temp)
         if diff > MAX_EXPORT_DIFF:
             raise ModelUnavailableError(f"ONNX export of the NLI model differs from torch by {diff:.1e}")
         os.replace(temp, dst)
@@ -98,12 +120,12 @@ def ensure_nli_onnx(model: CrossEncoderNli, weights_file: Path, cache_dir: Path,
     Returns:
         The ``.onnx`` path.
     """
-    from indexer.onnx import int8_scheme_for_cpu, quantize_int8
+    from indexer.onnx import GRAPH_VERSION, int8_scheme_for_cpu, quantize_int8
 
     if quant not in QUANTS:
         raise ValueError(f"unknown NLI quantisation {quant!r}; choose one of {', '.join(QUANTS)}")
     digest = hashlib.sha256(Path(weights_file).read_bytes()).hexdigest()[:16]
-    folder = Path(cache_dir) / "nli-onnx" / digest
+    folder = Path(cache_dir) / "nli-onnx" / f"{digest}-graph{GRAPH_VERSION}"
     fp32 = folder / "nli.onnx"
     if not fp32.is_file():
         logger.info("Exporting the NLI model to ONNX (one time)")

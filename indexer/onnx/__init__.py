@@ -10,7 +10,10 @@ API:
         axes, inputs ``input_ids``/``attention_mask``, output ``last_hidden_state``; written atomically.
     ``ensure_onnx_model(model_dir, cache_dir, quant)``: export once (fp32) and quantise once (int8)
         into the cache, next to the model; later calls only read. Returns an :class:`OnnxModel`.
-    ``quantize_int8(src, dst, scheme)``: dynamic int8 quantisation of MatMul weights, per channel;
+    ``fuse_bert(src, dst, heads, hidden)``: BERT sub-graphs fused into ONNX Runtime's Attention,
+        SkipLayerNormalization and BiasGelu operators; ``fuse_checked`` keeps the fusion only when a
+        check against torch passes (both exports use it).
+    ``quantize_int8(src, dst, scheme)``: dynamic int8 quantisation of MatMul and fused Attention weights, per channel;
         ``scheme`` is one of :data:`INT8_SCHEMES`; written atomically.
     ``make_session(path, threads)``: an ``onnxruntime.InferenceSession`` on the CPU with
         ``intra_op_num_threads`` = ``threads`` (0: every core this process may use).
@@ -21,17 +24,21 @@ API:
 from __future__ import annotations
 
 from indexer.onnx.cpu import cpu_int8_flags, int8_scheme_for_cpu
-from indexer.onnx.export import OnnxModel, ensure_onnx_model, export_encoder
+from indexer.onnx.export import GRAPH_VERSION, OnnxModel, ensure_onnx_model, export_encoder
+from indexer.onnx.fuse import fuse_bert, fuse_checked
 from indexer.onnx.quantize import INT8_SCHEMES, quantize_int8
 from indexer.onnx.session import ORT_AVAILABLE, make_session
 
 __all__ = [
+    "GRAPH_VERSION",
     "INT8_SCHEMES",
     "ORT_AVAILABLE",
     "OnnxModel",
     "cpu_int8_flags",
     "ensure_onnx_model",
     "export_encoder",
+    "fuse_bert",
+    "fuse_checked",
     "int8_scheme_for_cpu",
     "make_session",
     "quantize_int8",

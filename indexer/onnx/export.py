@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from indexer.errors import ModelUnavailableError
-from indexer.onnx.quantize import INT8_SCHEMES, quantize_int8
+from indexer.onnx.fuse import fuse_checked
+from indexer.onnx.quantize import INT8_SCHEMES, QUANT_OPS, quantize_int8
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ OUTPUT = "last_hidden_state"
 #: Largest |torch - onnxruntime| allowed on the check batch before an export is published.
 MAX_EXPORT_DIFF = 1e-3
 _SOURCE_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+#: Bumped whenever the exported graph changes (2: eager attention, fused into ONNX Runtime operators), so
+#: a cache written by an older release is not mistaken for the current graph.
+GRAPH_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ def _source_signature(model_dir: Path) -> str:
             parts.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
     if not any(p.startswith(("model.safetensors", "pytorch_model.bin")) for p in parts):
         raise ModelUnavailableError(f"{model_dir}: no model.safetensors or pytorch_model.bin to export to ONNX")
-    return hashlib.sha256(f"{model_dir.resolve()}|{'|'.join(parts)}".encode()).hexdigest()[:10]
+    key = f"{model_dir.resolve()}|{'|'.join(parts)}|graph{GRAPH_VERSION}"
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 def onnx_dir(model_dir: Path, cache_dir: Path) -> Path:
@@ -123,7 +128,8 @@ def export_encoder(model_dir: Path | str, dst: Path | str, opset: int = OPSET) -
 
     started = time.perf_counter()
     try:
-        model = AutoModel.from_pretrained(str(model_dir)).eval()
+        # Eager attention traces to the matmul/softmax pattern that ONNX Runtime fuses into one operator.
+        model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
     except Exception as e:  # transformers raises OSError, ValueError, KeyError...
         raise ModelUnavailableError(f"cannot load {model_dir} for ONNX export: {e.__class__.__name__}: {e}") from e
     encoder = _wrap(model)
@@ -152,6 +158,14 @@ def export_encoder(model_dir: Path | str, dst: Path | str, opset: int = OPSET) -
                 dynamo=False,
                 do_constant_folding=True,
             )
+        cfg = model.config
+        fused = fuse_checked(
+            temp,
+            getattr(cfg, "num_attention_heads", 0),
+            getattr(cfg, "hidden_size", 0),
+            lambda path: _check_export(path, ids.numpy(), mask.numpy(), reference),
+            MAX_EXPORT_DIFF,
+        )
         diff = _check_export(temp, ids.numpy(), mask.numpy(), reference)
         if diff > MAX_EXPORT_DIFF:
             raise ModelUnavailableError(
@@ -168,6 +182,7 @@ def export_encoder(model_dir: Path | str, dst: Path | str, opset: int = OPSET) -
         "torch": torch.__version__,
         "export_s": seconds,
         "max_abs_diff_vs_torch": diff,
+        "fused": fused,
         "source": str(Path(model_dir).resolve()),
     }
 
@@ -263,7 +278,7 @@ def _create(model_dir: Path | str, fp32: Path, target: Path, scheme: str, flags:
             "from_sha256": fp32_info["sha256"],
             "scheme": scheme,
             "per_channel": True,
-            "ops": ["MatMul"],
+            "ops": list(QUANT_OPS),
             "cpu_flags": flags,
             **INT8_SCHEMES[scheme],
         },

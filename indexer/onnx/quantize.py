@@ -20,24 +20,29 @@ INT8_SCHEMES: dict[str, dict[str, bool | str]] = {
 }
 
 
+#: Operators quantised by default: weight products, and the fused attention's query/key/value product.
+QUANT_OPS = ("MatMul", "Attention")
+
+
 def quantize_int8(
     src: Path | str,
     dst: Path | str,
     scheme: str = "s8-reduce-range",
     per_channel: bool = True,
-    ops: Sequence[str] = ("MatMul",),
+    ops: Sequence[str] = QUANT_OPS,
 ) -> Path:
     """Quantise an fp32 ONNX model to int8 weights (dynamic quantisation).
 
-    Only matrix products with a constant weight operand are quantised (``MatMulConstBOnly``): the
-    attention products of two activations stay fp32, as do LayerNorm, Softmax and GELU.
+    Only matrix products with a constant weight operand are quantised (``MatMulConstBOnly``), and a fused
+    ``Attention`` becomes ``QAttention``: the attention products of two activations stay fp32, as do
+    LayerNorm, Softmax and GELU.
 
     Args:
         src: the fp32 ``.onnx`` file.
         dst: where to write the int8 model; written to a temp file beside it, then renamed.
         scheme: a key of :data:`INT8_SCHEMES`.
         per_channel: one scale per output column instead of one per tensor.
-        ops: operator types to quantise (``"MatMul"``; ``"Gather"`` also shrinks the embedding table).
+        ops: operator types to quantise (``"Gather"`` would also shrink the embedding table).
 
     Returns:
         ``dst``.
@@ -49,6 +54,7 @@ def quantize_int8(
     if scheme not in INT8_SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; choose one of {', '.join(INT8_SCHEMES)}")
     try:
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as e:
         raise ImportError("onnxruntime is not available - install onnxruntime (and onnx)") from e
@@ -64,7 +70,8 @@ def quantize_int8(
             per_channel=per_channel,
             reduce_range=bool(settings["reduce_range"]),
             weight_type=getattr(QuantType, str(settings["weight_type"])),
-            extra_options={"MatMulConstBOnly": True},
+            # Fused operators (ONNX Runtime's own domain) have no inferred output type: they are float.
+            extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         # Readers only ever see a complete file: rename is atomic within a directory.
         os.replace(temp, dst)

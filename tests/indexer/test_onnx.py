@@ -136,6 +136,60 @@ def test_export_is_cached_and_atomic(own_model_dir: Path, tmp_path: Path, monkey
     assert int8.path.name == "model.int8-s8-reduce-range.onnx" and int8.info["from_sha256"] == first.sha256
 
 
+def _op_counts(path: Path) -> dict[str, int]:
+    import collections
+
+    import onnx
+
+    return dict(collections.Counter(node.op_type for node in onnx.load(str(path)).graph.node))
+
+
+def test_export_fuses_attention_and_int8_quantises_it(tiny_model_dir: Path, tiny_onnx_cache: Path) -> None:
+    fp32 = ensure_onnx_model(tiny_model_dir, tiny_onnx_cache, "fp32")
+    # Every layer's attention became one ONNX Runtime operator, and the sidecar says so.
+    assert fp32.info["fused"]["Attention"] == 2 and _op_counts(fp32.path).get("Attention") == 2
+    assert "Softmax" not in _op_counts(fp32.path)
+    int8 = ensure_onnx_model(tiny_model_dir, tiny_onnx_cache, "int8", "s8")
+    counts = _op_counts(int8.path)
+    assert counts.get("QAttention") == 2 and "Attention" not in counts and counts.get("MatMulInteger", 0) >= 4
+
+
+def _plain_export(model_dir: Path, path: Path) -> Path:
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    ids = torch.randint(5, 1000, (2, 12))
+    axes = {name: {0: "batch", 1: "sequence"} for name in ("input_ids", "attention_mask", "last_hidden_state")}
+    torch.onnx.export(onnx_export._wrap(model), (ids, torch.ones_like(ids)), str(path), dynamo=False,
+                      input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
+                      dynamic_axes=axes, opset_version=17)  # fmt: skip
+    return path
+
+
+def test_fusion_is_kept_only_when_it_agrees_with_torch(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.onnx import fuse, fuse_checked
+
+    plain = _plain_export(tiny_model_dir, tmp_path / "plain.onnx")
+    before = plain.read_bytes()
+    assert "Attention" not in _op_counts(plain) and "Softmax" in _op_counts(plain)
+    # A fused graph that disagrees with torch is dropped: the plain graph stays, and no temp file is left.
+    assert fuse_checked(plain, 2, 32, lambda path: 1.0, 1e-3) == {}
+    assert plain.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["plain.onnx"]
+
+    def broken(*args: object) -> dict[str, int]:
+        raise ValueError("pattern not understood")
+
+    monkeypatch.setattr(fuse, "fuse_bert", broken)
+    assert fuse_checked(plain, 2, 32, lambda path: 0.0, 1e-3) == {}
+    assert plain.read_bytes() == before
+    monkeypatch.undo()
+    assert fuse_checked(plain, 2, 32, lambda path: 0.0, 1e-3)["Attention"] == 2
+    assert _op_counts(plain).get("Attention") == 2 and [p.name for p in tmp_path.iterdir()] == ["plain.onnx"]
+
+
 def test_failed_export_leaves_nothing(own_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
