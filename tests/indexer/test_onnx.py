@@ -74,8 +74,9 @@ def test_load_embedder_rejects_unknown_backend(tiny_model_dir: Path) -> None:
     ("flags", "machine", "scheme"),
     [
         ("fpu sse2 avx avx2 fma", "x86_64", "s8-reduce-range"),  # AVX2 only: 7-bit weights, no saturation
-        ("fpu avx2 avx512f avx512bw avx512_vnni", "x86_64", "s8"),
-        ("fpu avx2 avx_vnni", "x86_64", "s8"),
+        # VNNI: no saturation, yet 7-bit weights measured more accurate (indexer.onnx.cpu).
+        ("fpu avx2 avx512f avx512bw avx512_vnni", "x86_64", "s8-reduce-range"),
+        ("fpu avx2 avx_vnni", "x86_64", "s8-reduce-range"),
         ("fp asimd asimddp", "aarch64", "s8"),
     ],
 )
