@@ -225,9 +225,9 @@ def cmd_nli(service: SearchService, args: argparse.Namespace) -> int:
     if not pairs:
         raise BabelSearchError(f"{args.pairs}: no pairs")
     probs = service.nli.predict([p for p, _ in pairs], [h for _, h in pairs])
-    labels = service.nli.labels
+    labels, threshold = service.nli.labels, service.nli.badge_threshold
     for (premise, hypothesis), row in zip(pairs, probs):
-        label, stance = labels[int(row.argmax())], stance_of(row, service.stance_threshold(premise))
+        label, stance = labels[int(row.argmax())], stance_of(row, threshold)
         if args.json:
             _print_json({"premise": premise, "hypothesis": hypothesis, "label": label, "stance": stance,
                          "p_entail": round(float(row[0]), 4), "p_neutral": round(float(row[1]), 4),

@@ -120,7 +120,7 @@ def rerank(
             replace(
                 results[i],
                 rank=new_rank,
-                stance=stance_of(p, nli.threshold_for(results[i].language)),
+                stance=stance_of(p, nli.badge_threshold),
                 p_entail=float(p[0]),
                 p_neutral=float(p[1]),
                 p_contradict=float(p[2]),

@@ -20,7 +20,7 @@ from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
 from indexer.errors import BabelSearchError, JobNotFoundError, ModelUnavailableError
 from indexer.jobs import JobManager, run_worker
-from indexer.language import detect_language, detect_query_language, language_name
+from indexer.language import detect_query_language, language_name
 from indexer.loaders import SUPPORTED_EXTENSIONS
 from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
@@ -181,10 +181,6 @@ class SearchService:
                 s = self.settings
                 self._nli = load_nli(s.nli_model, s.cache_path, s.nli_backend, s.nli_quant, threads=s.threads)
             return self._nli
-
-    def stance_threshold(self, premise: str) -> float:
-        """The badge threshold for ``premise``: the NLI model's own for the premise's (detected) language."""
-        return self.nli.threshold_for(detect_language(premise))
 
     def _nli_pass(self, query: str, results: list[SearchResult], reorder: bool) -> list[SearchResult]:
         # Within the latency budget: score as many candidates (best first) as the last calls' speed allows.

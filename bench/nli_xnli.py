@@ -52,13 +52,9 @@ def accuracy_by_language(nli: NliModel, pairs: list[NliPair], batch_size: int = 
     return _by_language(pairs, nli.predict([p.premise for p in pairs], [p.hypothesis for p in pairs], batch_size))[0]
 
 
-def _by_language(pairs: list[NliPair], probs: np.ndarray, threshold: float | np.ndarray = 1.0) -> tuple[dict, dict]:
-    """(accuracy per language and ``avg``, badge precision/coverage per language and ``all``) of scored pairs.
-
-    ``threshold``: the badge threshold, one for all pairs or one per pair.
-    """
+def _by_language(pairs: list[NliPair], probs: np.ndarray, threshold: float = 1.0) -> tuple[dict, dict]:
+    """(accuracy per language and ``avg``, badge precision/coverage per language and ``all``) of scored pairs."""
     labels = np.array([p.label for p in pairs])
-    threshold = np.broadcast_to(np.asarray(threshold, dtype=float), (len(pairs),))
     correct = probs.argmax(1) == labels
     langs = np.array([p.lang for p in pairs])
     scores = {lang: float(correct[langs == lang].mean()) for lang in sorted(set(langs.tolist()))}
@@ -66,8 +62,7 @@ def _by_language(pairs: list[NliPair], probs: np.ndarray, threshold: float | np.
     if mono:
         scores["avg"] = float(np.mean(mono))
     badges = {
-        lang: badge_stats(probs[langs == lang], labels[langs == lang], threshold[langs == lang])
-        for lang in set(langs.tolist())
+        lang: badge_stats(probs[langs == lang], labels[langs == lang], threshold) for lang in set(langs.tolist())
     }
     badges["all"] = badge_stats(probs, labels, threshold)
     return scores, dict(sorted(badges.items()))
@@ -101,15 +96,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     probs = nli.predict([p.premise for p in pairs], [p.hypothesis for p in pairs], batch_size=32)
     elapsed = time.perf_counter() - started
     threshold = getattr(nli, "badge_threshold", 1.0)
-    # Each pair's own threshold: the model's stricter one for its premise language, if it has one.
-    per_pair = np.array([nli.threshold_for(p.lang.split("-")[0]) for p in pairs])
     mono = _by_language(held, probs[: len(held)])[0]
     cross_acc = _by_language(cross, probs[len(held) :])[0] if cross else {}
     cross_acc.pop("avg", None)
     # Badges on the half of the held-out ids that the calibration did not see.
     evaluation = {p.group for p in calibration_split(held)[1]}
     keep = np.array([p.group in evaluation for p in pairs])
-    badges = _by_language([p for p, k in zip(pairs, keep) if k], probs[keep], per_pair[keep])[1]
+    badges = _by_language([p for p, k in zip(pairs, keep) if k], probs[keep], threshold)[1]
     cross_badges = [b for k, b in badges.items() if "-" in k]
     logger.info("XNLI held-out accuracy (%%), %s:\n%s", args.model, _table(mono, cross_acc))
     logger.info("badges at p >= %.2f (evaluation half): %s", threshold, badges["all"])
@@ -123,7 +116,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "cross_en_hypothesis": cross_acc,
         "cross_avg": float(np.mean(list(cross_acc.values()))) if cross_acc else None,
         "badge_threshold": threshold,
-        "badge_thresholds": dict(getattr(nli, "badge_thresholds", {})),
         "badges": badges,
         "badges_cross": badge_summary(cross_badges),
         "seconds": round(elapsed, 1),

@@ -77,20 +77,13 @@ def _badges(data: dict[str, Any]) -> str:
     total, cross = badges["all"], data.get("badges_cross") or {}
     rows.append(["**all**", _pct(total["precision"]), _pct(total["coverage"]), _pct(cross.get("precision")),
                  _pct(cross.get("coverage"))])  # fmt: skip
-    stricter = data.get("badge_thresholds") or {}
-    per_language = (
-        " (" + ", ".join(f"{lang} {fmt(t, 2)}" for lang, t in sorted(stricter.items())) + " for premises in those "
-        "languages, where the common threshold missed the wanted precision in calibration)"
-        if stricter
-        else ""
-    )
     return "\n".join(
         [
             f"\n**Stance badges.** A badge is shown when the calibrated top probability is at least "
-            f"{fmt(data['badge_threshold'], 2)}{per_language} (fitted by `python -m indexer.nli.calibrate` on the "
-            "other half of the held-out ids); otherwise the result says *unclear*. Precision of the badges shown "
-            f"and the share of pairs that get one, on the {fmt(total['n'])} pairs of the half of the held-out ids "
-            "that calibration did not see, in %.\n",
+            f"{fmt(data['badge_threshold'], 2)} (fitted by `python -m indexer.nli.calibrate` on the other half of the "
+            "held-out ids); otherwise the result says *unclear*. Precision of the badges shown and the share of pairs "
+            f"that get one, on the {fmt(total['n'])} pairs of the half of the held-out ids that calibration did not "
+            "see, in %.\n",
             table(["language", "precision", "with a badge", "claim in English: precision", "with a badge"], rows),
         ]
     )

@@ -20,13 +20,6 @@ class NliModel(ABC):
     #: Least top probability at which a stance is shown; below it the stance is "unclear". The built-in model's
     #: comes from its calibration on held-out ids; a Hub model's is this default (its probabilities are uncalibrated).
     badge_threshold: float = 0.7
-    #: Stricter thresholds for premises in some languages (ISO 639-1 code -> threshold), where the calibration
-    #: found the common one too lax; never lower than ``badge_threshold``.
-    badge_thresholds: dict[str, float] = {}  # noqa: RUF012 - read-only default, replaced per instance
-
-    def threshold_for(self, language: str | None) -> float:
-        """The least top probability at which a premise in ``language`` gets a stance badge."""
-        return max(self.badge_thresholds.get(language or "", self.badge_threshold), self.badge_threshold)
 
     @abstractmethod
     def predict(self, premises: list[str], hypotheses: list[str], batch_size: int = 16) -> np.ndarray:

@@ -85,8 +85,7 @@ class CrossEncoderNli(NliModel):
     """Cross-encoder over ``<s> premise </s></s> hypothesis </s>``: frozen lower layers, then the tuned top.
 
     Probabilities are temperature-scaled (``temperature`` fitted on calibration ids at training time), and
-    ``badge_threshold`` is the probability from which its labels reached the wanted precision there, and
-    ``badge_thresholds`` the stricter ones of the premise languages where it did not.
+    ``badge_threshold`` is the probability from which its labels reached the wanted precision there.
 
     When the top was trained with sentence features, the base model's own upper layers also embed premise and
     hypothesis separately (e5 sentence embeddings) and the head sees [u, v, |u-v|, u*v] too.
@@ -103,13 +102,11 @@ class CrossEncoderNli(NliModel):
         feature_prompt: str = FEATURE_PROMPT,
         temperature: float = 1.0,
         badge_threshold: float = NliModel.badge_threshold,
-        badge_thresholds: dict[str, float] | None = None,
     ):
         self.tokenizer, self.lower, self.top, self.name = tokenizer, lower.eval(), top.eval(), name
         self.max_length, self.feature_prompt = max_length, feature_prompt
         self.sentence_layers = sentence_layers.eval() if sentence_layers is not None else None
         self.temperature, self.badge_threshold = temperature, badge_threshold
-        self.badge_thresholds = dict(badge_thresholds or {})
 
     def _batches(self, ids: list[list[int]], batch_size: int):
         """Yield (index, lower-layer states, mask) over length-sorted batches."""
@@ -195,5 +192,4 @@ def load_builtin(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR, base_dir: Pat
         config.get("feature_prompt", FEATURE_PROMPT),
         config.get("temperature", 1.0),
         config.get("badge_threshold", NliModel.badge_threshold),
-        config.get("badge_thresholds"),
     )

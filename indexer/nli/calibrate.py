@@ -33,13 +33,13 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(round(grid[int(np.argmin(nll))], 2))
 
 
-def badge_stats(probs: np.ndarray, labels: np.ndarray, threshold: float | np.ndarray) -> dict[str, float]:
+def badge_stats(probs: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
     """Precision and coverage of the badges shown at ``threshold`` (a badge = the top label, when its p >= threshold).
 
     Args:
         probs: calibrated probabilities [pairs, 3].
         labels: gold label ids.
-        threshold: least top probability that shows a badge (one for all, or one per pair).
+        threshold: least top probability that shows a badge.
 
     Returns:
         ``precision`` (of the badges shown; nan when none), ``coverage`` (fraction of pairs with a badge), ``n``.
@@ -68,35 +68,8 @@ def badge_threshold(probs: np.ndarray, labels: np.ndarray, precision: float = BA
     return 1.0
 
 
-def language_thresholds(
-    probs: np.ndarray, labels: np.ndarray, languages: np.ndarray, common: float, precision: float = BADGE_PRECISION
-) -> dict[str, float]:
-    """Per premise language, a stricter threshold where the common one misses ``precision`` on that language.
-
-    Only ever raises a language's threshold (a small sample can make a language look better than it is, never
-    worse at no cost: its badges just become fewer).
-
-    Args:
-        probs: calibrated probabilities [pairs, 3].
-        labels: gold label ids.
-        languages: each pair's premise language.
-        common: the threshold of all languages together.
-        precision: wanted precision of the badges shown.
-
-    Returns:
-        ``{language: threshold}`` for the languages that need more than ``common`` (1.0: no badges).
-    """
-    out = {}
-    for lang in sorted(set(languages.tolist())):
-        rows = languages == lang
-        own = badge_threshold(probs[rows], labels[rows], precision)
-        if own > common:
-            out[lang] = own
-    return out
-
-
 def calibrate(nli, calibration: list, precision: float = BADGE_PRECISION) -> dict:
-    """Fit the temperature and the badge thresholds of a model on labelled pairs it never trained on.
+    """Fit the temperature and the badge threshold of a model on labelled pairs it never trained on.
 
     Args:
         nli: the model as the product runs it; its ``temperature`` is set to 1 while scoring.
@@ -104,8 +77,7 @@ def calibrate(nli, calibration: list, precision: float = BADGE_PRECISION) -> dic
         precision: wanted precision of the badges shown.
 
     Returns:
-        ``temperature``, ``badge_threshold``, ``badge_thresholds`` (stricter ones per premise language) and
-        what they were fitted on (``calibration``: precision and coverage with the per-language thresholds).
+        ``temperature``, ``badge_threshold`` and what they were fitted on (``calibration``).
     """
     nli.temperature = 1.0
     probs = nli.predict([p.premise for p in calibration], [p.hypothesis for p in calibration], batch_size=32)
@@ -115,14 +87,10 @@ def calibrate(nli, calibration: list, precision: float = BADGE_PRECISION) -> dic
     temperature = fit_temperature(logits, labels)
     calibrated = softmax(logits, temperature)
     threshold = badge_threshold(calibrated, labels, precision)
-    premise_langs = np.array([p.lang.split("-")[0] for p in calibration])
-    per_language = language_thresholds(calibrated, labels, premise_langs, threshold, precision)
-    rows = np.array([per_language.get(lang, threshold) for lang in premise_langs])
-    stats = badge_stats(calibrated, labels, rows)
+    stats = badge_stats(calibrated, labels, threshold)
     return {
         "temperature": temperature,
         "badge_threshold": threshold,
-        "badge_thresholds": per_language,
         "calibration": {
             "pairs": len(calibration),
             "ids": len({p.group for p in calibration}),

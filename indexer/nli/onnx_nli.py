@@ -147,7 +147,6 @@ class OnnxCrossEncoderNli(NliModel):
 
         self.tokenizer, self.max_length = model.tokenizer, model.max_length
         self.temperature, self.badge_threshold = model.temperature, model.badge_threshold
-        self.badge_thresholds = dict(model.badge_thresholds)
         self.name, self.path, self.quant = model.name, path, quant
         self.session = make_session(path, threads)
 

@@ -126,13 +126,3 @@ def test_a_stance_below_the_model_threshold_is_unclear() -> None:
     nli = FakeNli()
     nli.badge_threshold = 0.95
     assert {r.stance for r in rerank(_results(), CLAIM, nli)} == {UNCLEAR, "neutral"}
-
-
-def test_stance_uses_the_stricter_threshold_of_the_passage_language() -> None:
-    from dataclasses import replace
-
-    nli = FakeNli()
-    nli.badge_threshold, nli.badge_thresholds = 0.8, {"sw": 0.95}
-    results = [_result(1, 0.9, "supports"), replace(_result(2, 0.8, "supports"), language="sw")]
-    out = rerank(results, CLAIM, nli, reorder=False)
-    assert [(r.language, r.stance) for r in out] == [("en", "supports"), ("sw", UNCLEAR)]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from indexer.errors import ModelUnavailableError
-from indexer.nli import BUILTIN, LABELS, NliModel, load_nli
+from indexer.nli import BUILTIN, LABELS, load_nli
 from indexer.nli.builtin import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, load_builtin, read_config
 from indexer.nli.data import NliPair, cross_language_pairs, read_xnli, split_by_group
 from indexer.nli.hub import label_order
@@ -344,40 +344,6 @@ def test_temperature_and_badge_threshold() -> None:
     assert stats["precision"] >= 0.9 and 0 < stats["coverage"] < 1
     assert badge_stats(probs, labels, 0.0)["coverage"] == 1.0
     assert badge_threshold(np.full((3, 3), 1 / 3), np.array([0, 1, 2]), 0.9) == 1.0
-
-
-def test_per_language_thresholds_only_ever_raise_the_bar() -> None:
-    from indexer.nli.calibrate import badge_stats, badge_threshold, language_thresholds
-
-    rng = np.random.default_rng(1)
-    n = 600
-    labels = rng.integers(0, 3, 2 * n)
-    # "de": confident when right, unsure when wrong; "sw": as confident when wrong as when right.
-    right = np.concatenate([rng.random(n) < 0.8, rng.random(n) < 0.6])
-    top = np.where(right, rng.uniform(0.6, 1.0, 2 * n), np.r_[rng.uniform(0.34, 0.6, n), rng.uniform(0.6, 1.0, n)])
-    guess = np.where(right, labels, (labels + 1) % 3)
-    probs = np.full((2 * n, 3), 0.0)
-    probs[np.arange(2 * n), guess] = top
-    probs[np.arange(2 * n), (guess + 2) % 3] = 1 - top
-    langs = np.array(["de"] * n + ["sw"] * n)
-    common = badge_threshold(probs, labels, 0.85)
-    stricter = language_thresholds(probs, labels, langs, common, 0.85)
-    assert set(stricter) == {"sw"} and stricter["sw"] > common
-    assert badge_stats(probs[langs == "sw"], labels[langs == "sw"], common)["precision"] < 0.85
-    per_pair = np.array([stricter.get(lang, common) for lang in langs])
-    assert badge_stats(probs, labels, per_pair)["precision"] > badge_stats(probs, labels, common)["precision"]
-
-
-def test_threshold_for_a_language_is_never_below_the_common_one() -> None:
-    class Model(NliModel):
-        badge_threshold = 0.8
-        badge_thresholds = {"sw": 0.95, "de": 0.5}  # noqa: RUF012
-
-        def predict(self, premises: list[str], hypotheses: list[str], batch_size: int = 16) -> np.ndarray:
-            raise NotImplementedError
-
-    model = Model()
-    assert [model.threshold_for(lang) for lang in ("sw", "de", "fr", None)] == [0.95, 0.8, 0.8, 0.8]
 
 
 @needs_eval
