@@ -51,7 +51,7 @@ class Settings:
     milvus_index: str = _setting("FLAT", "Milvus index type: 'FLAT' (exact), 'HNSW', 'IVF_FLAT' or 'AUTOINDEX'.")
     chunk_tokens: int = _setting(256, "Largest chunk, in model tokens.")
     chunk_overlap: int = _setting(32, "Tokens shared by consecutive chunks of a long passage.")
-    batch_size: int = _setting(32, "Chunks embedded per batch.")
+    batch_size: int = _setting(8, "Chunks embedded per batch (small batches stay in the CPU caches: faster).")
     csv_text_field: str = _setting("text", "Column (CSV) or key (JSONL) holding each row's text.")
     max_file_mb: int = _setting(200, "Largest file accepted for ingest, in MB.")
     load_timeout_s: int = _setting(60, "Seconds one file may take to load (parse and extract) before its loader "
