@@ -12,7 +12,7 @@ API:
         into the cache, next to the model; later calls only read. Returns an :class:`OnnxModel`.
     ``fuse_bert(src, dst, heads, hidden)``: BERT sub-graphs fused into ONNX Runtime's Attention,
         SkipLayerNormalization and BiasGelu operators; ``fuse_checked`` keeps the fusion only when a
-        check against torch passes (both exports use it).
+        check against torch passes, and returns that check's result (both exports use it).
     ``quantize_int8(src, dst, scheme)``: dynamic int8 quantisation of MatMul and fused Attention weights, per channel;
         ``scheme`` is one of :data:`INT8_SCHEMES`; written atomically.
     ``make_session(path, threads)``: an ``onnxruntime.InferenceSession`` on the CPU with

@@ -159,14 +159,13 @@ def export_encoder(model_dir: Path | str, dst: Path | str, opset: int = OPSET) -
                 do_constant_folding=True,
             )
         cfg = model.config
-        fused = fuse_checked(
+        fused, diff = fuse_checked(
             temp,
             getattr(cfg, "num_attention_heads", 0),
             getattr(cfg, "hidden_size", 0),
             lambda path: _check_export(path, ids.numpy(), mask.numpy(), reference),
             MAX_EXPORT_DIFF,
         )
-        diff = _check_export(temp, ids.numpy(), mask.numpy(), reference)
         if diff > MAX_EXPORT_DIFF:
             raise ModelUnavailableError(
                 f"ONNX export of {model_dir} differs from torch by {diff:.2e} "

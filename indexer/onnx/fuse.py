@@ -49,7 +49,7 @@ def fuse_bert(src: Path | str, dst: Path | str, num_heads: int, hidden_size: int
 
 def fuse_checked(
     path: Path, num_heads: int, hidden_size: int, diff_of: Callable[[Path], float], max_diff: float
-) -> dict[str, int]:
+) -> tuple[dict[str, int], float]:
     """Replace ``path`` by its fused graph if that still agrees with torch; otherwise leave it as it is.
 
     Args:
@@ -60,19 +60,19 @@ def fuse_checked(
         max_diff: the largest difference accepted.
 
     Returns:
-        The fused operators (see :func:`fuse_bert`), or ``{}`` when the plain graph was kept.
+        (the fused operators (see :func:`fuse_bert`), or ``{}`` when the plain graph was kept;
+        ``diff_of`` of the graph now at ``path``, for the caller's own check).
     """
     fused_path = path.with_name(path.name + ".fused")
     try:
         fused = fuse_bert(path, fused_path, num_heads, hidden_size)
         diff = diff_of(fused_path)
-        if diff > max_diff:
-            logger.warning("Fused graph of %s differs from torch by %.1e: keeping the plain graph", path, diff)
-            return {}
-        os.replace(fused_path, path)
-        return fused
+        if diff <= max_diff:
+            os.replace(fused_path, path)
+            return fused, diff
+        logger.warning("Fused graph of %s differs from torch by %.1e: keeping the plain graph", path, diff)
     except Exception as e:  # the optimiser raises many kinds on graphs it does not know
         logger.warning("Cannot fuse %s (%s: %s): keeping the plain graph", path, e.__class__.__name__, e)
-        return {}
     finally:
         fused_path.unlink(missing_ok=True)
+    return {}, diff_of(path)

@@ -155,39 +155,30 @@ def test_export_fuses_attention_and_int8_quantises_it(tiny_model_dir: Path, tiny
     assert counts.get("QAttention") == 2 and "Attention" not in counts and counts.get("MatMulInteger", 0) >= 4
 
 
-def _plain_export(model_dir: Path, path: Path) -> Path:
-    import torch
-    from transformers import AutoModel
-
-    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
-    ids = torch.randint(5, 1000, (2, 12))
-    axes = {name: {0: "batch", 1: "sequence"} for name in ("input_ids", "attention_mask", "last_hidden_state")}
-    torch.onnx.export(onnx_export._wrap(model), (ids, torch.ones_like(ids)), str(path), dynamo=False,
-                      input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
-                      dynamic_axes=axes, opset_version=17)  # fmt: skip
-    return path
-
-
 def test_fusion_is_kept_only_when_it_agrees_with_torch(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from indexer.onnx import fuse, fuse_checked
 
-    plain = _plain_export(tiny_model_dir, tmp_path / "plain.onnx")
+    # The product's own export with its fusion step left out: the plain graph.
+    monkeypatch.setattr(onnx_export, "fuse_checked", lambda path, *args: ({}, 0.0))
+    plain = tmp_path / "plain.onnx"
+    onnx_export.export_encoder(tiny_model_dir, plain)
+    monkeypatch.undo()
     before = plain.read_bytes()
     assert "Attention" not in _op_counts(plain) and "Softmax" in _op_counts(plain)
     # A fused graph that disagrees with torch is dropped: the plain graph stays, and no temp file is left.
-    assert fuse_checked(plain, 2, 32, lambda path: 1.0, 1e-3) == {}
+    assert fuse_checked(plain, 2, 32, lambda path: 1.0, 1e-3) == ({}, 1.0)
     assert plain.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["plain.onnx"]
 
     def broken(*args: object) -> dict[str, int]:
         raise ValueError("pattern not understood")
 
     monkeypatch.setattr(fuse, "fuse_bert", broken)
-    assert fuse_checked(plain, 2, 32, lambda path: 0.0, 1e-3) == {}
+    assert fuse_checked(plain, 2, 32, lambda path: 0.0, 1e-3) == ({}, 0.0)
     assert plain.read_bytes() == before
     monkeypatch.undo()
-    assert fuse_checked(plain, 2, 32, lambda path: 0.0, 1e-3)["Attention"] == 2
+    assert fuse_checked(plain, 2, 32, lambda path: 0.0, 1e-3)[0]["Attention"] == 2
     assert _op_counts(plain).get("Attention") == 2 and [p.name for p in tmp_path.iterdir()] == ["plain.onnx"]
 
 
