@@ -103,23 +103,21 @@ class VectorCache:
 
     def _catch_up(self, current: int, full: bool = False) -> None:
         # Chunk ids only grow: new chunks are those above the largest id held; count tells whether any went.
-        added = self._add(self.store.iter_embeddings(after=self._max_id))
+        added = self._add(self.store.iter_vectors(after=self._max_id))
         if full or self.index.count() != self.store.counts()["chunks"]:
             stored, held = self.store.chunk_ids(), self.index.ids()
             gone = np.setdiff1d(held, stored)
             if len(gone):
                 self.index.delete(gone)
             missing = np.setdiff1d(stored, held)
-            blobs = self.store.embeddings(missing)
-            added += self._add([(missing, [blobs[int(i)] for i in missing])] if len(missing) else [])
+            added += self._add([(missing, self.vectors_of(missing))] if len(missing) else [])
             logger.info("vector index caught up: %d added, %d removed", added, len(gone))
         self.generation = current
         self.catch_ups += 1
 
-    def _add(self, batches: Iterable[tuple[np.ndarray, list[bytes]]]) -> int:
+    def _add(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> int:
         n = 0
-        for ids, blobs in batches:
-            vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        for ids, vectors in batches:
             self.index.upsert(ids, vectors)
             self._max_id = max(self._max_id, int(ids.max()))
             n += len(ids)
@@ -129,21 +127,20 @@ class VectorCache:
         """Rebuild the index from the embeddings stored in the database and save it."""
         with self.lock:
             generation = self.store.generation()
-            ids_parts, vec_parts = [], []
-            for ids, blobs in self.store.iter_embeddings():
-                ids_parts.append(ids)
-                vec_parts.append(np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1))
-            ids = np.concatenate(ids_parts) if ids_parts else np.empty(0, np.int64)
-            vectors = np.concatenate(vec_parts) if vec_parts else np.empty((0, self.dim), np.float32)
-            if vectors.shape[1] != self.dim:
-                raise VectorIndexError(f"stored embeddings have dimension {vectors.shape[1]}, the model {self.dim}")
-            self.index.index(ids, vectors)
+            count = self.store.counts()["chunks"]
+            self.index.index_batches(count, self._checked_batches)
             self.rebuilds += 1
-            logger.info("rebuilt the vector index from %d stored embeddings", len(ids))
+            logger.info("rebuilt the vector index from %d stored embeddings", self.index.count())
             self._loaded = True
-            self._max_id = int(ids.max()) if len(ids) else -1
+            self._max_id = self.index.max_id()
             self.generation = generation
             self.save()
+
+    def _checked_batches(self) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        for ids, vectors in self.store.iter_vectors():
+            if vectors.shape[1] != self.dim:
+                raise VectorIndexError(f"stored embeddings have dimension {vectors.shape[1]}, the model {self.dim}")
+            yield ids, vectors
 
     def apply(self, before: int, add: tuple[np.ndarray, np.ndarray] | None = None,
               remove: np.ndarray | None = None) -> None:
@@ -206,7 +203,7 @@ def read_saved(home: Path) -> dict:
 
 
 def structure_label(facts: dict) -> str:
-    """A one-line description of an index for people, e.g. "faiss · IVF-Flat, 4000 lists, 63 searched".
+    """A one-line description of an index for people, e.g. "faiss · IVF (float16 vectors), 4000 lists, 125 searched".
 
     Args:
         facts: ``VectorCache.describe()`` or ``read_saved()``.
@@ -220,6 +217,8 @@ def structure_label(facts: dict) -> str:
         return ""
     if kind in ("exact", "flat"):
         return f"{backend} · exact"
-    if kind == "ivf-flat":
-        return f"{backend} · IVF-Flat, {structure['nlist']} lists, {structure['nprobe']} searched (approximate)"
+    if kind in ("ivf-flat", "ivf-fp16"):
+        vectors = "float32" if kind == "ivf-flat" else "float16"
+        return (f"{backend} · IVF ({vectors} vectors), {structure['nlist']} lists, {structure['nprobe']} searched "
+                "(approximate)")
     return f"{backend} · {kind.upper()} (approximate)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,21 @@ class VectorIndex(ABC):
             ids: int64 chunk ids, shape (n,).
             vectors: float32, shape (n, dim).
         """
+
+    def index_batches(self, count: int, batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]) -> None:
+        """Replace the whole content with the vectors of ``batches()`` (a rebuild from the database).
+
+        The default gathers them and calls ``index``; a backend that can build from a stream overrides it, so
+        a rebuild does not hold every vector twice.
+
+        Args:
+            count: how many vectors the batches hold.
+            batches: returns a new iterator of (int64 ids, float32 vectors) batches each time it is called.
+        """
+        parts = list(batches())
+        ids = np.concatenate([i for i, _ in parts]) if parts else np.empty(0, np.int64)
+        vectors = np.concatenate([v for _, v in parts]) if parts else np.empty((0, self.dim), np.float32)
+        self.index(ids, vectors)
 
     @abstractmethod
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:

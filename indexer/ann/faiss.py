@@ -1,8 +1,9 @@
-"""FAISS vector index: exact (IndexFlatIP) below a size threshold, inverted lists (IndexIVFFlat) above it."""
+"""FAISS vector index: exact (IndexFlatIP) below a size threshold, inverted lists (IVF, float16) above it."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ EXACT_BELOW = 200_000
 class FaissIndex(VectorIndex):
     """FAISS search that picks its structure by size; filters run inside FAISS through an ID selector.
 
-    Small indexes are exact. Past ``exact_below`` vectors the index becomes an IVF-Flat one (see
+    Small indexes are exact. Past ``exact_below`` vectors the index becomes an IVF one (see
     ``indexer.ann.ivf``), retrained when it has grown well past the size it was trained at. A filter
     that allows few ids is searched exactly over those ids instead, where an approximate search
     would lose recall.
@@ -63,6 +64,13 @@ class FaissIndex(VectorIndex):
             self._ivf = Ivf.build(ids, vectors, self.nprobe)
         elif len(ids):
             self._flat.add_with_ids(vectors, ids)
+
+    def index_batches(self, count: int, batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]) -> None:
+        if count < max(self.exact_below, 1):
+            super().index_batches(count, batches)
+            return
+        self._flat, self._ivf = self._empty_flat(), None
+        self._ivf = Ivf.build_streamed(count, batches, self.nprobe)
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self._check(ids, vectors)

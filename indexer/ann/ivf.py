@@ -1,8 +1,9 @@
-"""Approximate FAISS search for large indexes: IVF-Flat with chunk ids, deletes and filter-aware probing."""
+"""Approximate FAISS search for large indexes: IVF over float16 vectors, chunk ids, deletes, filter-aware probing."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,10 @@ LISTS_PER_ROOT = 4
 #: Share of the lists visited per unfiltered query; chosen on real embeddings (BENCHMARKS.md, ANN section).
 PROBE_SHARE = 1 / 32
 MIN_PROBE = 16
+#: Filters whose list counts and bitmap are kept (one per language, for balanced search, and a few more).
+FILTERS_KEPT = 64
+#: A filter allowing at most this many held ids is searched exactly, over their vectors.
+EXACT_FILTER = 4096
 
 
 def list_count(n: int) -> int:
@@ -45,12 +50,30 @@ def probe_count(nlist: int) -> int:
     return min(nlist, max(MIN_PROBE, round(nlist * PROBE_SHARE)))
 
 
-class Ivf:
-    """An ``IndexIVFFlat`` (inner product) holding chunk ids, with a sorted copy of its ids.
+class _Filter:
+    """A filter's held ids (sorted), how many fall in each list, and a FAISS bitmap selector of them."""
 
-    A filter shrinks the share of useful vectors in every list, so the number of lists visited
-    grows by the inverse of the allowed share: the candidates examined stay as many as without a
-    filter, and a filter allowing few ids visits every list, which is an exact search over them.
+    def __init__(self, source: np.ndarray, ids: np.ndarray, per_list: np.ndarray):
+        self.source, self.ids, self.per_list, self.count = source, ids, per_list, len(ids)
+        self._bitmap: np.ndarray | None = None
+        self._selector = None
+
+    def selector(self):  # noqa: ANN201 - a FAISS selector
+        if self._selector is None:
+            mask = np.zeros(int(self.ids[-1]) + 1, bool)
+            mask[self.ids] = True
+            self._bitmap = np.packbits(mask, bitorder="little")  # kept: the selector points into it
+            self._selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bitmap))
+        return self._selector
+
+
+class Ivf:
+    """A FAISS IVF index (inner product, float16 vectors) holding chunk ids, with a sorted copy of ids and lists.
+
+    A filtered search scans about the same share of the *allowed* vectors as an unfiltered search scans of all:
+    it visits the lists nearest the query among those holding allowed ids, until they hold that share (at
+    least ``MIN_PROBE`` lists), with a bitmap selector so only allowed ids are compared. A filter that allows
+    few ids (``EXACT_FILTER``) is searched exactly over their vectors instead.
 
     Args:
         index: the trained FAISS IVF index (with a hashtable direct map, for deletes).
@@ -60,7 +83,11 @@ class Ivf:
     def __init__(self, index: Any, nprobe: int | None = None):
         self.index = index
         self.nprobe = nprobe or probe_count(index.nlist)
-        self._ids = np.sort(self._all_ids())
+        self._float32 = index.invlists.code_size == 4 * index.d
+        ids, lists = self._all_ids()
+        order = np.argsort(ids, kind="stable")
+        self._ids, self._lists = ids[order], lists[order]
+        self._filters: dict[int, _Filter] = {}
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, nprobe: int | None = None, seed: int = 0) -> Ivf:
@@ -75,19 +102,47 @@ class Ivf:
         Returns:
             The index.
         """
-        dim, nlist = vectors.shape[1], list_count(len(vectors))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        sample = min(len(vectors), TRAIN_PER_LIST * nlist)
-        rows = np.sort(np.random.default_rng(seed).choice(len(vectors), sample, replace=False))
-        index.train(np.ascontiguousarray(vectors[rows]))
+        return cls.build_streamed(len(ids), lambda: iter([(ids, vectors)]), nprobe, seed)
+
+    @classmethod
+    def build_streamed(cls, count: int, batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
+                       nprobe: int | None = None, seed: int = 0) -> Ivf:  # fmt: skip
+        """Train on a sample read in one pass over ``batches()``, then add the vectors in a second pass.
+
+        Only the sample and one batch are held beside the index: a rebuild of a million vectors does not
+        need them all in memory twice.
+
+        Args:
+            count: how many vectors the batches hold.
+            batches: returns a new iterator of (int64 ids, float32 normalised vectors) each time it is called.
+            nprobe: lists visited per query (None: chosen from the list count).
+            seed: sample seed (the same data gives the same index).
+
+        Returns:
+            The index.
+        """
+        nlist, rng, sample = list_count(count), np.random.default_rng(seed), []
+        share = min(1.0, TRAIN_PER_LIST * nlist / max(1, count))
+        dim = None
+        for _, vectors in batches():
+            dim = vectors.shape[1]
+            sample.append(vectors[rng.random(len(vectors)) < share] if share < 1 else vectors)
+        # float16 vectors in the lists, as the database stores them: half the memory of float32, nothing lost.
+        index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                              faiss.METRIC_INNER_PRODUCT)
+        index.by_residual = False  # each vector's own float16 form, not its offset from the list centre
+        index.train(np.ascontiguousarray(np.concatenate(sample)))
+        del sample
         # A hashtable direct map lets remove_ids and reconstruct find a chunk id's list.
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        index.add_with_ids(vectors, ids)
+        for ids, vectors in batches():
+            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, np.int64))
         return cls(index, nprobe)
 
     def describe(self) -> dict[str, Any]:
         """The structure, for the index metadata."""
-        return {"type": "ivf-flat", "nlist": int(self.index.nlist), "nprobe": int(self.nprobe)}
+        kind = "ivf-flat" if self._float32 else "ivf-fp16"  # ivf-flat: an index saved by an earlier release
+        return {"type": kind, "nlist": int(self.index.nlist), "nprobe": int(self.nprobe)}
 
     def needs_retraining(self) -> bool:
         """True once the index has grown to four times the size its list count was chosen for."""
@@ -100,8 +155,18 @@ class Ivf:
             ids: int64 chunk ids.
             vectors: float32 vectors.
         """
-        self.index.add_with_ids(vectors, ids)
-        self._ids = np.union1d(self._ids, ids)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        # The lists FAISS files them under, assigned here so the id -> list copy agrees with the index.
+        self._filters.clear()
+        lists = self.index.quantizer.assign(vectors, 1).reshape(-1)
+        self.index.add_core(len(ids), faiss.swig_ptr(vectors), faiss.swig_ptr(ids), faiss.swig_ptr(lists))
+        if len(self._ids) and len(ids) and ids.min() > self._ids[-1] and np.all(np.diff(ids) > 0):
+            self._ids, self._lists = np.concatenate([self._ids, ids]), np.concatenate([self._lists, lists])
+            return
+        merged_ids, merged_lists = np.concatenate([self._ids, ids]), np.concatenate([self._lists, lists])
+        order = np.argsort(merged_ids, kind="stable")
+        self._ids, self._lists = merged_ids[order], merged_lists[order]
 
     def delete(self, ids: np.ndarray) -> np.ndarray:
         """Remove the held ones of ``ids``; returns them, sorted.
@@ -114,13 +179,15 @@ class Ivf:
         """
         present = np.unique(ids[self._holds(ids)])
         if len(present):
+            self._filters.clear()
             # With a hashtable direct map FAISS removes by an id array (each id's list is known).
             self.index.remove_ids(faiss.IDSelectorArray(present))
-            self._ids = np.setdiff1d(self._ids, present, assume_unique=True)
+            keep = ~np.isin(self._ids, present, assume_unique=True)
+            self._ids, self._lists = self._ids[keep], self._lists[keep]
         return present
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Search, visiting more lists the fewer ids the filter allows (see the class docstring).
+        """Search; with a filter, among the allowed ids only (see the class docstring).
 
         Args:
             queries: float32 (q, dim).
@@ -130,15 +197,64 @@ class Ivf:
         Returns:
             (scores, ids) of shape (q, k), -inf / -1 where missing.
         """
-        nprobe, sel = self.nprobe, None
-        if allowed is not None:
-            allowed = allowed[self._holds(allowed)]
-            share = len(allowed) / max(1, self.count())
-            nprobe = self.index.nlist if share == 0 else min(self.index.nlist, math.ceil(self.nprobe / share))
-            sel = faiss.IDSelectorBatch(allowed)
-        params = faiss.SearchParametersIVF(nprobe=nprobe, sel=sel) if sel else faiss.SearchParametersIVF(nprobe=nprobe)
-        scores, found = self.index.search(queries, k, params=params)
+        if allowed is None:
+            scores, found = self.index.search(queries, k, params=faiss.SearchParametersIVF(nprobe=self.nprobe))
+        else:
+            held = self._filter(allowed)
+            if held.count <= max(EXACT_FILTER, k):
+                return self._exact(queries, k, held.ids)
+            scores, found = self._filtered(queries, k, held)
         scores[found < 0] = -np.inf
+        return scores, found
+
+    def _filter(self, allowed: np.ndarray) -> _Filter:
+        # The same filter array comes back query after query (a language's ids): its lists and bitmap are kept
+        # until the index changes. The array is held with them, so its id() cannot be reused meanwhile.
+        key = id(allowed)
+        hit = self._filters.get(key)
+        if hit is not None and hit.source is allowed:
+            return hit
+        pos = self._positions(allowed)
+        pos = pos[pos >= 0]
+        if len(pos) > 1 and not np.all(pos[1:] > pos[:-1]):
+            pos = np.sort(pos)
+            pos = pos[np.concatenate(([True], pos[1:] != pos[:-1]))]
+        held = _Filter(allowed, self._ids[pos], np.bincount(self._lists[pos], minlength=self.index.nlist))
+        if len(self._filters) >= FILTERS_KEPT:
+            self._filters.pop(next(iter(self._filters)))
+        self._filters[key] = held
+        return held
+
+    def _exact(self, queries: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scores = np.full((len(queries), k), -np.inf, np.float32)
+        found = np.full((len(queries), k), -1, np.int64)
+        if not len(ids):
+            return scores, found
+        sims = queries @ self.index.reconstruct_batch(ids).T
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        scores[:, : top.shape[1]] = np.take_along_axis(sims, top, axis=1)
+        found[:, : top.shape[1]] = ids[top]
+        return scores, found
+
+    def _filtered(self, queries: np.ndarray, k: int, held: _Filter) -> tuple[np.ndarray, np.ndarray]:
+        per_list = held.per_list
+        # The same share of the allowed vectors as an unfiltered search scans of all of them.
+        want = max(k, math.ceil(held.count * self.nprobe / self.index.nlist))
+        selector = held.selector()
+        scores = np.empty((len(queries), k), np.float32)
+        found = np.empty((len(queries), k), np.int64)
+        # Every list, nearest first (FAISS ranks them: a NumPy product here would wait on FAISS's idle threads).
+        _, ranked = self.index.quantizer.search(np.ascontiguousarray(queries, dtype=np.float32), self.index.nlist)
+        for row, query in enumerate(queries):
+            order = ranked[row][per_list[ranked[row]] > 0]
+            visit = max(min(MIN_PROBE, len(order)), int(np.searchsorted(np.cumsum(per_list[order]), want)) + 1)
+            lists = np.ascontiguousarray(order[:visit][None], dtype=np.int64)
+            params = faiss.SearchParametersIVF(nprobe=lists.shape[1], sel=selector)
+            distances = np.zeros(lists.shape, np.float32)
+            self.index.search_preassigned_c(1, faiss.swig_ptr(np.ascontiguousarray(query[None])), k,
+                                            faiss.swig_ptr(lists), faiss.swig_ptr(distances),
+                                            faiss.swig_ptr(scores[row]), faiss.swig_ptr(found[row]), False, params,
+                                            None)  # fmt: skip
         return scores, found
 
     def count(self) -> int:
@@ -158,21 +274,30 @@ class Ivf:
             if size:
                 ids.append(faiss.rev_swig_ptr(invlists.get_ids(lst), size).copy())
                 codes = faiss.rev_swig_ptr(invlists.get_codes(lst), size * invlists.code_size)
-                vectors.append(codes.view(np.float32).reshape(size, dim).copy())
+                vectors.append(codes.view(np.float32 if self._float32 else np.float16).reshape(size, dim)
+                               .astype(np.float32))
         if not ids:
             return np.empty(0, np.int64), np.empty((0, dim), np.float32)
         return np.concatenate(ids).astype(np.int64), np.concatenate(vectors)
 
-    def _all_ids(self) -> np.ndarray:
-        invlists = self.index.invlists
-        parts = [faiss.rev_swig_ptr(invlists.get_ids(lst), invlists.list_size(lst)).copy()
-                 for lst in range(self.index.nlist) if invlists.list_size(lst)]  # fmt: skip
-        return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, np.int64)
+    def _all_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        invlists, ids, lists = self.index.invlists, [], []
+        for lst in range(self.index.nlist):
+            size = invlists.list_size(lst)
+            if size:
+                ids.append(faiss.rev_swig_ptr(invlists.get_ids(lst), size).astype(np.int64))
+                lists.append(np.full(size, lst, np.int64))
+        if not ids:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(ids), np.concatenate(lists)
 
-    def _holds(self, ids: np.ndarray) -> np.ndarray:
-        # Binary search in the sorted id copy: O(m log n), where np.isin would be O(n) per call.
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        # Binary search in the sorted id copy: O(m log n), where np.isin would be O(n) per call; -1 where not held.
         ids = np.asarray(ids, dtype=np.int64)
         if not len(self._ids):
-            return np.zeros(len(ids), bool)
+            return np.full(len(ids), -1, np.int64)
         pos = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
-        return self._ids[pos] == ids
+        return np.where(self._ids[pos] == ids, pos, -1)
+
+    def _holds(self, ids: np.ndarray) -> np.ndarray:
+        return self._positions(ids) >= 0

@@ -385,11 +385,6 @@ class SqlStore:
                 last = rows[-1][0]
                 yield np.array([r[0] for r in rows], dtype=np.int64), vector_codec.decode_many([r[1] for r in rows])
 
-    def iter_embeddings(self, batch: int = 20000, after: int = -1) -> Iterator[tuple[np.ndarray, list[bytes]]]:
-        """Like ``iter_vectors``, with each vector as float32 bytes."""
-        for ids, vectors in self.iter_vectors(batch, after):
-            yield ids, [v.tobytes() for v in vectors]
-
     def iter_chunk_texts(self, batch: int = 2000) -> Iterator[tuple[np.ndarray, list[str]]]:
         """All chunk texts, in id order, as (ids, texts) batches (for re-embedding)."""
         last = -1

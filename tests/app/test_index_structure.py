@@ -36,7 +36,7 @@ def test_an_index_past_the_threshold_is_ivf_shown_in_stats_and_answers_like_exac
             service.ingest(files, "notes")
         assert exact.stats().index_type == "faiss · exact"
         label = approx.stats().index_type
-        assert label.startswith("faiss · IVF-Flat") and "(approximate)" in label
+        assert label.startswith("faiss · IVF (float16 vectors)") and "(approximate)" in label
         # Every list searched: the same ranking as the exact index.
         for query in ("flood report", "vaccine", "orbit museum"):
             got = [r.source_name for r in approx.search(query, k=5).results]
@@ -47,7 +47,7 @@ def test_an_index_past_the_threshold_is_ivf_shown_in_stats_and_answers_like_exac
     # A new process loads the saved IVF file (no rebuild) and says so before any search.
     reopened = SearchService(replace(tiny_settings, home=str(tmp_path / "ivf"), ann_exact_below=40), tiny_embedder)
     try:
-        assert reopened.stats().index_type.startswith("faiss · IVF-Flat")
+        assert reopened.stats().index_type.startswith("faiss · IVF (float16 vectors)")
         assert reopened.stats().vectors == reopened.stats().chunks
         assert reopened.search("flood", k=3).results
         assert reopened.indexer.vectors.rebuilds == 0

@@ -19,7 +19,8 @@ def _clustered(n: int, seed: int, centres: int = 40) -> np.ndarray:
     rng = np.random.default_rng(seed)
     c = rng.normal(size=(centres, DIM))
     v = c[rng.integers(0, centres, n)] + 0.35 * rng.normal(size=(n, DIM))
-    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+    # float16 values, as the database stores them and the IVF lists hold them: exact search agrees to the bit.
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float16).astype(np.float32)
 
 
 def _oracle(ids: np.ndarray, vectors: np.ndarray) -> NumpyIndex:
@@ -45,7 +46,7 @@ def test_small_indexes_are_exact_and_large_ones_become_ivf(data) -> None:
     large = FaissIndex(DIM, exact_below=4000)
     large.index(ids, vectors)
     nlist = list_count(4000)
-    assert large.structure() == {"type": "ivf-flat", "nlist": nlist, "nprobe": probe_count(nlist)}
+    assert large.structure() == {"type": "ivf-fp16", "nlist": nlist, "nprobe": probe_count(nlist)}
     assert large.count() == 4000
     np.testing.assert_array_equal(large.ids(), ids)
 
@@ -87,7 +88,7 @@ def test_delete_upsert_save_and_load_keep_the_ivf(data, tmp_path: Path) -> None:
     index.save(tmp_path / "v.faiss")
     loaded = FaissIndex(DIM, exact_below=0, nprobe=10_000)
     loaded.load(tmp_path / "v.faiss")
-    assert loaded.structure()["type"] == "ivf-flat" and loaded.count() == 3998
+    assert loaded.structure()["type"] == "ivf-fp16" and loaded.count() == 3998
     np.testing.assert_array_equal(loaded.ids(), index.ids())
     _, found = loaded.search(vectors[:1], 1)
     assert found[0, 0] == 7
@@ -103,9 +104,83 @@ def test_growing_past_the_threshold_converts_and_growing_more_retrains() -> None
     assert index.structure()["type"] == "flat"
     index.upsert(np.arange(1500, 2500), vectors[1500:2500])
     first = index.structure()
-    assert first["type"] == "ivf-flat" and first["nlist"] == list_count(2500)
+    assert first["type"] == "ivf-fp16" and first["nlist"] == list_count(2500)
     index.upsert(np.arange(2500, 9000), vectors[2500:])
     assert index.structure()["nlist"] == list_count(9000) > first["nlist"]
     assert index.count() == 9000
     _, truth = _oracle(np.arange(9000), vectors).search(vectors[:5], 10)
     np.testing.assert_array_equal(index.search(vectors[:5], 10)[1], truth)
+
+
+def test_a_broad_filter_visits_the_lists_nearest_the_query_that_hold_allowed_ids(data, monkeypatch) -> None:
+    monkeypatch.setattr("indexer.ann.ivf.EXACT_FILTER", 0)  # every filter takes the list-visiting path
+    ids, vectors = data
+    allowed = ids[(ids // 3) % 4 != 0]  # three quarters, spread over every list
+    queries = _clustered(30, 5)
+    _, truth = _oracle(allowed, vectors[(ids // 3) % 4 != 0]).search(queries, 10)
+    everything = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    everything.index(ids, vectors)
+    np.testing.assert_array_equal(everything.search(queries, 10, allowed)[1], truth)
+    default = FaissIndex(DIM, exact_below=0)
+    default.index(ids, vectors)
+    _, found = default.search(queries, 10, allowed)
+    assert np.isin(found, allowed).all()
+    assert _recall(found, truth) >= 0.9
+
+
+def test_the_list_copy_follows_adds_and_deletes(data, monkeypatch) -> None:
+    monkeypatch.setattr("indexer.ann.ivf.EXACT_FILTER", 0)
+    ids, vectors = data
+    index = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    index.index(ids[1:], vectors[1:])
+    index.upsert(np.array([2]), vectors[:1])  # an id below the largest: merged, not appended
+    index.upsert(np.array([50_000]), vectors[:1])
+    allowed = np.array([2, 50_000, *ids[1:2000]])
+    _, found = index.search(vectors[:1], 2, allowed)
+    assert sorted(found[0].tolist()) == [2, 50_000]
+    index.delete(np.array([2]))
+    _, found = index.search(vectors[:1], 1, allowed)
+    assert found[0, 0] == 50_000
+
+
+def test_a_streamed_build_holds_what_a_whole_build_holds(data) -> None:
+    ids, vectors = data
+    calls = []
+
+    def batches():
+        calls.append(1)
+        return ((ids[i:i + 700], vectors[i:i + 700]) for i in range(0, len(ids), 700))
+
+    streamed = FaissIndex(DIM, exact_below=1000, nprobe=10_000)
+    streamed.index_batches(len(ids), batches)
+    assert len(calls) == 2  # one pass to sample the training set, one to add
+    assert streamed.structure()["nlist"] == list_count(len(ids))
+    np.testing.assert_array_equal(streamed.ids(), ids)
+    queries = _clustered(10, 6)
+    np.testing.assert_array_equal(streamed.search(queries, 10)[1], _oracle(ids, vectors).search(queries, 10)[1])
+    small = FaissIndex(DIM, exact_below=10_000)
+    small.index_batches(len(ids), batches)
+    assert small.structure()["type"] == "flat" and small.count() == len(ids)
+
+
+def test_an_ivf_flat_file_of_an_earlier_release_still_loads(data, tmp_path: Path) -> None:
+    import faiss
+
+    from indexer.vectors import structure_label
+
+    ids, vectors = data
+    old = faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, 16, faiss.METRIC_INNER_PRODUCT)
+    old.train(vectors)
+    old.set_direct_map_type(faiss.DirectMap.Hashtable)
+    old.add_with_ids(vectors, ids)
+    faiss.write_index(old, str(tmp_path / "v.faiss"))
+    index = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    index.load(tmp_path / "v.faiss")
+    assert index.structure()["type"] == "ivf-flat"
+    assert "float32 vectors" in structure_label({"backend": "faiss", "structure": index.structure()})
+    queries = _clustered(5, 7)
+    np.testing.assert_array_equal(index.search(queries, 10)[1], _oracle(ids, vectors).search(queries, 10)[1])
+    held_ids, held = index._ivf.all()  # what a retraining rebuilds from
+    order = np.argsort(held_ids)
+    np.testing.assert_array_equal(held_ids[order], ids)
+    np.testing.assert_array_equal(held[order], vectors)
