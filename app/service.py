@@ -20,7 +20,7 @@ from indexer.config import Settings, load_settings
 from indexer.embedder import Embedder
 from indexer.errors import BabelSearchError, JobNotFoundError, ModelUnavailableError
 from indexer.jobs import JobManager, run_worker
-from indexer.language import detect_query_language, language_name
+from indexer.language import detect_query_language, language_name, load_detector
 from indexer.loaders import SUPPORTED_EXTENSIONS
 from indexer.nli import NliModel, load_nli
 from indexer.pipeline import Indexer
@@ -64,6 +64,21 @@ class SearchService:
         self._pages = PageNumbers(self.store)
 
     # --- search ---------------------------------------------------------------------------------
+
+    def load_models(self) -> None:
+        """Load the embedding model and the query-language detector now, not at the first search."""
+        self.indexer.embedder
+        load_detector()
+
+    def warm_up(self) -> None:
+        """Load what the first search would: the models, the vector index and its language profiles.
+
+        The UI calls it in the background at start-up, so that the analyst's first query answers at once.
+        """
+        self.load_models()
+        with self.lock:
+            self.indexer.vectors
+        self.retriever.profiles()
 
     def search(self, query: str, k: int = 10, collections: list[str] | None = None,
                languages: list[str] | None = None, mimes: list[str] | None = None, *, balanced: bool = False,

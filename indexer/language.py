@@ -70,6 +70,11 @@ def detect_language(text: str) -> str | None:
     return _code(_detector().detect_language_of(sample))
 
 
+def load_detector() -> None:
+    """Build the language detector now (it is otherwise built by the first detection)."""
+    _detector()
+
+
 def detect_query_language(text: str) -> str | None:
     """Detect the language of a query, refusing to guess on a short one unless the detector is confident.
 

@@ -172,11 +172,19 @@ def nearest(
     z = np.full(len(ids), -np.inf)
     langs = np.full(len(ids), "unknown", dtype=object)
     for lang, profile in profiles.items():
-        mask = np.isin(ids, profile.ids)
+        mask = _members(profile.ids, ids)
         if mask.any():
             z[mask] = profile.calibrate(query, raw[mask])
             langs[mask] = lang
     return [Hit(int(i), float(s), float(zz), str(lang)) for i, s, zz, lang in zip(ids, raw, z, langs)]
+
+
+def _members(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    # Binary search in a language's sorted ids: O(m log n) for m hits, where np.isin sorts all n ids per call.
+    if not len(sorted_ids):
+        return np.zeros(len(ids), bool)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return sorted_ids[pos] == ids
 
 
 def per_language(

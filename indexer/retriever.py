@@ -7,7 +7,11 @@ computed once per store generation, lazily, and shared by every search until the
 
 from __future__ import annotations
 
+import logging
+import os
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -15,6 +19,8 @@ import numpy as np
 from indexer import retrieval
 from indexer.store import SqlStore
 from indexer.vectors import VectorCache
+
+logger = logging.getLogger(__name__)
 
 
 class Filters(NamedTuple):
@@ -41,7 +47,7 @@ class Retriever:
     def __init__(self, store: SqlStore, vectors: Callable[[], VectorCache]):
         self.store = store
         self._vectors = vectors
-        self._cache: tuple[int, dict[str, np.ndarray], dict[str, retrieval.LanguageProfile]] | None = None
+        self._cache: tuple[int, dict[str, np.ndarray], dict[str, retrieval.LanguageProfile], dict] | None = None
 
     def retrieve(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
                  balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:  # fmt: skip
@@ -71,10 +77,18 @@ class Retriever:
         if not filters.active:
             return None
         if filters.collections is None and filters.mimes is None:
-            held = self.language_ids()
-            parts = [held[lang] for lang in filters.languages if lang in held]
-            return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+            return self._languages_ids(tuple(sorted(set(filters.languages))))
         return self.store.chunk_ids(*filters)
+
+    def _languages_ids(self, languages: tuple[str, ...]) -> np.ndarray:
+        # One array per language set and generation: the vector index keeps what it derives from a filter array
+        # it sees again (languages hold disjoint ids, so their union is a sorted concatenation).
+        generation, held, _, unions = self._for_generation()
+        if languages not in unions:
+            parts = [held[lang] for lang in languages if lang in held]
+            unions[languages] = (parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))) if parts else \
+                np.empty(0, np.int64)
+        return unions[languages]
 
     def query_language(self, vector: np.ndarray) -> str | None:
         """The language whose passages' centroid the query vector is clearly nearest (short queries)."""
@@ -99,10 +113,60 @@ class Retriever:
         """Each language's score distribution profile, as of the store's current generation."""
         return self._for_generation()[2]
 
-    def _for_generation(self) -> tuple[int, dict, dict]:
+    def _for_generation(self) -> tuple[int, dict, dict, dict]:
         generation = self.store.generation()
         if self._cache is None or self._cache[0] != generation:
-            language_ids = self.store.language_ids()
-            profiles = retrieval.build_profiles(language_ids, self._vectors().vectors_of)
-            self._cache = (generation, language_ids, profiles)
+            saved = self._vectors().home / PROFILES_FILE
+            profiles = load_profiles(saved, generation)
+            if profiles is None:
+                profiles = retrieval.build_profiles(self.store.language_ids(), self._vectors().vectors_of)
+                save_profiles(saved, generation, profiles)
+            self._cache = (generation, {lang: p.ids for lang, p in profiles.items()}, profiles, {})
         return self._cache
+
+
+#: The language arrays and profiles of the last generation, saved beside the vector index: a new process reads
+#: them instead of a million-row query and a sample of vectors.
+PROFILES_FILE = "profiles.npz"
+
+
+def save_profiles(path: Path, generation: int, profiles: dict[str, retrieval.LanguageProfile]) -> None:
+    """Write the profiles of a store generation atomically (a failure to write only costs the next start time).
+
+    Args:
+        path: the file.
+        generation: the store generation they describe.
+        profiles: per-language profiles.
+    """
+    arrays: dict[str, np.ndarray] = {"generation": np.array(generation), "languages": np.array(list(profiles))}
+    for n, profile in enumerate(profiles.values()):
+        arrays.update({f"ids{n}": profile.ids, f"mean{n}": profile.mean, f"cov{n}": profile.cov})
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError as e:
+        logger.warning("could not save the language profiles to %s: %s", path, e)
+        tmp.unlink(missing_ok=True)
+
+
+def load_profiles(path: Path, generation: int) -> dict[str, retrieval.LanguageProfile] | None:
+    """The saved profiles if they describe ``generation``, else None (missing, stale or unreadable).
+
+    Args:
+        path: the file.
+        generation: the store's current generation.
+
+    Returns:
+        Per-language profiles, or None.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if int(saved["generation"]) != generation:
+                return None
+            return {str(lang): retrieval.LanguageProfile(saved[f"ids{n}"], saved[f"mean{n}"], saved[f"cov{n}"])
+                    for n, lang in enumerate(saved["languages"])}
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
+        if path.exists():
+            logger.warning("ignoring unreadable language profiles %s: %s", path, e)
+        return None
