@@ -103,3 +103,27 @@ def test_deleted_chunks_leave_the_keyword_index(store) -> None:
     assert store.keyword_search("dam", 10) == []
     store.delete_collection("c")
     assert store.keyword_search("Selene", 10) == []
+
+
+def test_words_in_most_chunks_of_a_large_collection_are_left_out(tmp_path, monkeypatch) -> None:
+    from indexer.store import fts
+
+    store = create_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    cid = store.ensure_collection("c")
+    texts = [f"The report number {n} of the committee." for n in range(60)]
+    texts += ["The Panthers defense gave up 308 points.", "हिंदी अख़बारों ने लिखा हिंदी"]
+    for text in texts:
+        chunk = NewChunk(0, text, 0, len(text), "en", 5, np.ones(4, np.float32).tobytes())
+        store.add_document(cid, LoadedDocument(text, text[:10], "f.txt", "text/plain"), text, "en", [chunk])
+    # Small collections search every word (COMMON_MIN); lowered here so that this one counts as large.
+    assert len(store.keyword_search("the committee", 100)) == 61
+    monkeypatch.setattr(fts, "COMMON_MIN", 10)
+    with store.engine.connect() as conn:
+        common = fts._common_terms(conn, parse("the Panthers committee points हिंदी").terms)
+    assert common == {("the",), ("committee",)}
+    assert [i for i, _ in store.keyword_search("the Panthers committee", 100)] == [61]
+    assert store.keyword_search("the committee", 100) == []  # common words only: the dense ranking answers alone
+    assert len(store.keyword_search('"the committee"', 100)) == 60  # a quoted phrase still must match
+    # FTS5 cuts Devanagari words at their vowel signs: a word costs what its pieces cost.
+    assert fts._fts_tokens("हिंदी") == ["ह", "द"]
+    store.close()
