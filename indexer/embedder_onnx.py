@@ -105,9 +105,8 @@ class OnnxEmbedder(Embedder):
         quant: str = "int8",
         scheme: str | None = None,
     ):
-        from transformers import AutoTokenizer
-
         from indexer.onnx import ensure_onnx_model, make_session
+        from indexer.onnx.tokenizer import EncoderTokenizer
 
         self.model_id = model
         self.prompts = dict(prompts)
@@ -120,7 +119,7 @@ class OnnxEmbedder(Embedder):
         self.scheme = self.onnx.scheme
         self.session = make_session(self.onnx.path, threads)
         self.model = None  # no torch model: the encoder is the ONNX session
-        self.tokenizer = AutoTokenizer.from_pretrained(str(layout["encoder_dir"]))
+        self.tokenizer = EncoderTokenizer(layout["encoder_dir"], self.onnx.path.parent)
         config = _read_json(layout["encoder_dir"] / "config.json")
         self.dim = int(config["hidden_size"])
         limits = [layout["max_seq_length"], self.tokenizer.model_max_length, config.get("max_position_embeddings")]
@@ -139,19 +138,22 @@ class OnnxEmbedder(Embedder):
         digest.update(f"{self.backend_label}|{self.pooling}|{self.onnx.sha256}".encode())
         return digest.hexdigest()[:16]
 
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the model's tokens in ``text`` (no special tokens)."""
+        return self.tokenizer.spans(text)
+
+    def count_tokens(self, texts: list[str], prompt: str = "") -> np.ndarray:
+        """Token counts including special tokens and ``prompt``, as the model sees them."""
+        return self.tokenizer.counts([prompt + t for t in texts])
+
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         texts = [prompt + t for t in texts]
         if self.do_lower_case:
             texts = [t.lower() for t in texts]
-        enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np", verbose=False
-        )
-        mask = enc["attention_mask"].astype(np.int64)
-        hidden = self.session.run(
-            ["last_hidden_state"], {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": mask}
-        )[0]
+        input_ids, mask = self.tokenizer.batch(texts, self.max_tokens)
+        hidden = self.session.run(["last_hidden_state"], {"input_ids": input_ids, "attention_mask": mask})[0]
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:

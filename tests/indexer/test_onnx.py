@@ -298,3 +298,37 @@ def test_real_onnx_int8_close_to_torch(real_embedder: Embedder, real_onnx: dict[
     drift = np.abs(mine @ mine.T - torch @ torch.T).max()
     print("int8 similarity drift", round(float(drift), 4))
     assert drift < INT8_MAX_DRIFT
+
+
+#: Texts where tokenizers can disagree: runs of spaces, tabs and newlines, zero-width and emoji, a very long text.
+TRICKY = ["  two  spaces   here ", "tab\tand\nnewline", "a\u200bb", "😀 emoji ☃", "Ünïcödé façade", "word " * 700, ""]
+
+
+@pytest.mark.model
+def test_real_onnx_tokenizes_as_torch_does(real_embedder: Embedder, real_onnx: dict[str, OnnxEmbedder]) -> None:
+    # The ONNX embedder runs transformers' tokenizer saved once, without transformers: ids, cuts, counts, spans.
+    onnx, torch_tok = real_onnx["int8"], real_embedder.tokenizer
+    texts = [p + t for p in ("query: ", "passage: ") for t in SENTENCES + TRICKY]
+    ids, mask = onnx.tokenizer.batch(texts, onnx.max_tokens)
+    want = torch_tok(texts, padding=True, truncation=True, max_length=real_embedder.max_tokens, return_tensors="np")
+    np.testing.assert_array_equal(ids, want["input_ids"])
+    np.testing.assert_array_equal(mask, want["attention_mask"])
+    assert onnx.count_tokens(SENTENCES + TRICKY, "passage: ").tolist() == \
+        real_embedder.count_tokens(SENTENCES + TRICKY, "passage: ").tolist()
+    for text in SENTENCES + TRICKY:
+        assert onnx.token_spans(text) == real_embedder.token_spans(text)
+
+
+@pytest.mark.model
+def test_real_onnx_embedder_starts_without_torch(real_model_dir: Path, real_onnx: dict[str, OnnxEmbedder]) -> None:
+    # Once exported, a new process loads the ONNX embedder and embeds without importing torch or transformers.
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from indexer.embedder_onnx import OnnxEmbedder; "
+            f"e = OnnxEmbedder({str(real_model_dir)!r}, {PROMPTS!r}, Path({str(real_model_dir.parent)!r})); "
+            "assert e.encode_queries(['hello']).shape == (1, 384); "
+            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
