@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import synthetic
+import numpy as np
+
+from bench import ann, synthetic
 from bench.data import XQUAD_LANGS, load_xquad
-from bench.env import Context, file_mb, peak_rss_mb, percentiles, ratio, rss_mb, write_result
-from bench.xquad_systems import supported
-from indexer.errors import BabelSearchError
+from bench.env import ROOT, Context, file_mb, percentiles, ratio, write_result
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +25,6 @@ NAME = "latency"
 SIZES = {"quick": {"chunks": (2_000,), "queries": 6, "batch_queries": 16},
          "full": {"chunks": (10_000, 100_000, 1_000_000), "queries": 60, "batch_queries": 128},
          "complete": {"chunks": (10_000, 100_000, 1_000_000), "queries": 200, "batch_queries": 256}}
-#: Search modes timed at every size: (name, keyword arguments, share of the query count).
-MODES = [("plain", {}, 1.0), ("language filter", {"languages": ["de"]}, 0.5), ("balanced", {"balanced": True}, 0.2),
-         ("hybrid", {"hybrid": True}, 0.2), ("rerank", {"rerank": True}, 0.1)]
 WARM_UP = 3
 #: Free disk and memory needed per million chunks (SQLite with text and keyword index, FAISS, rebuild peak).
 NEEDS_GB_PER_MILLION = {"disk": 12.0, "memory": 8.0}
@@ -46,21 +46,36 @@ def run(ctx: Context) -> dict[str, Any]:
     queries = [q.text for i in range(len(xquad.questions["en"])) for lang in XQUAD_LANGS
                for q in xquad.questions[lang][i:i + 1]]
     ctx.embedder.encode_queries(queries[:2])  # first-call costs are not timed
+    real = _real_vectors(ctx, texts)
     sizes = {}
     for n in size["chunks"]:
         skip = _lacks_room(ctx.options.work_dir, n)
-        sizes[str(n)] = {"skipped": skip} if skip else _one_size(ctx, n, texts, queries, size["queries"])
+        sizes[str(n)] = {"skipped": skip} if skip else _one_size(ctx, n, real, texts, queries, size["queries"])
         gc.collect()
     settings = ctx.settings(ctx.options.work_dir / "unused-home")
     result = {"config": {"sizes": list(size["chunks"]), "queries": size["queries"], "k": 10,
                          "rerank_k": getattr(settings, "rerank_k", None),
                          "rerank_budget_ms": getattr(settings, "rerank_budget_ms", None),
-                         "vectors": "random unit float32 (dim of the model), texts: XQuAD paragraphs in turn",
+                         "threads": ctx.options.threads, "real_vectors": int(len(real[0])),
+                         "vectors": "real e5 embeddings of XQuAD paragraphs and Tatoeba sentences, grown by points "
+                                    "between two real vectors of one language (as in section 8)",
+                         "texts": "XQuAD paragraphs in turn",
                          "baseline": "encode_query + faiss IndexFlatIP.search + texts from a Python list"},
               "sizes": sizes, "query_batching": _batching(ctx, queries[: size["batch_queries"]]),
               "threads": _threads(ctx, queries[: size["batch_queries"]])}
     write_result(ctx, NAME, result, started)
     return result
+
+
+def _real_vectors(ctx: Context, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Real corpus vectors and their languages, which ``bench.ann.expand`` grows to each size."""
+    if ctx.quick:  # a few paragraphs embedded here: the smoke test does not embed the whole evaluation set
+        per_lang = len(texts) // len(XQUAD_LANGS)
+        picked = [n * per_lang + j for n in range(len(XQUAD_LANGS)) for j in range(min(10, per_lang))]
+        vectors = ctx.embedder.encode_documents([texts[i] for i in picked])
+        return vectors, np.array([XQUAD_LANGS[i // per_lang] for i in picked])
+    real = ann.real_embeddings(ctx.options.eval_dir, ctx.settings(ctx.options.work_dir / "unused-home").cache_path)
+    return real["corpus"], real["corpus_lang"]
 
 
 def _lacks_room(work: Path, n: int) -> str | None:
@@ -84,81 +99,73 @@ def _available_memory_gb() -> float | None:
     return None
 
 
-def _one_size(ctx: Context, n: int, texts: list[str], queries: list[str], n_queries: int) -> dict[str, Any]:
+def _one_size(ctx: Context, n: int, real: tuple[np.ndarray, np.ndarray], texts: list[str], queries: list[str],
+              n_queries: int) -> dict[str, Any]:  # fmt: skip
     from app.service import SearchService
 
     home = ctx.options.work_dir / f"latency-{n}"
-    service = SearchService(ctx.settings(home), ctx.embedder)
+    shutil.rmtree(home, ignore_errors=True)
+    if n <= len(real[0]):  # a sample of the real vectors
+        rows = np.sort(np.random.default_rng(0).choice(len(real[0]), n, replace=False))
+        vectors, langs = real[0][rows], real[1][rows]
+    else:
+        vectors, langs = ann.expand(*real, n)
+    service = SearchService(ctx.settings(home))  # the product's default embedder, as the service process uses
     service.indexer.vectors  # records the model in the empty index
-    out: dict[str, Any] = {"build": synthetic.fill(service.store, n, ctx.embedder.dim, texts, list(XQUAD_LANGS))}
-    rss0 = rss_mb()
-    t0 = time.perf_counter()
-    service.indexer.vectors  # the cache sees a new generation and rebuilds from the stored embeddings
-    out["build"]["index_rebuild_s"] = round(time.perf_counter() - t0, 1)
-    vectors_mb = service.indexer.vectors.index.count() * ctx.embedder.dim * 4 / 2**20
-    out["memory"] = {"rss_before_index_mb": round(rss0, 1), "rss_after_index_mb": round(rss_mb(), 1),
-                     "index_vectors_mb": round(vectors_mb, 1)}
-    t0 = time.perf_counter()
-    service.search(queries[0], k=10)
-    out["first_query_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-    warm = 1 if ctx.quick else WARM_UP
-    out["modes"] = _modes(service, queries, n_queries, warm)
+    out: dict[str, Any] = {"build": synthetic.fill(service.store, n, ctx.embedder.dim, texts, [],
+                                                   given=(vectors, langs))}
     service.close()
+    for saved in home.glob("vectors.*"):
+        saved.unlink()  # the service process builds the index from the stored embeddings, as after an import
+    warm = 1 if ctx.quick else WARM_UP
+    served = _child(ctx, "serve", home, queries, n_queries, warm)
+    out.update({key: served[key] for key in ("structure", "first_query_ms", "modes", "memory")})
+    out["build"]["index_rebuild_s"] = served["index_build_s"]
+    out["recall_at_10"] = _recall(vectors, langs, served["found"])
     out["disk_mb"] = {"sqlite": file_mb(*(home / f"babelsearch.db{s}" for s in ("", "-wal", "-shm"))),
                       "faiss": file_mb(*home.glob("vectors.*"))}
-    out["cold_open_s"] = _cold_open(ctx, home)
-    out["memory"]["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    out["cold_start"] = _child(ctx, "cold", home, queries, n_queries, warm)
     shutil.rmtree(home, ignore_errors=True)
-    del service
-    gc.collect()
-    out["baseline"] = _baseline(ctx, n, texts, queries[:n_queries], warm)
+    out["baseline"] = _baseline(ctx, vectors, texts, queries[:n_queries], warm)
+    del vectors
     plain = out["modes"]["plain"]
     out["p50_ratio_product_vs_baseline"] = ratio(plain["wall_ms"]["p50"], out["baseline"]["wall_ms"]["p50"])
     logger.info("latency %d: %s", n, out)
     return out
 
 
-def _modes(service: Any, queries: list[str], n_queries: int, warm: int) -> dict[str, Any]:
+def _child(ctx: Context, step: str, home: Path, queries: list[str], n_queries: int, warm: int) -> dict[str, Any]:
+    """Run one step of ``bench.latency_worker`` in a new process (its memory and start-up are the service's)."""
+    listed, out = home.with_suffix(".queries.json"), home.with_suffix(f".{step}.json")
+    listed.write_text(json.dumps(queries), encoding="utf-8")
+    cmd = [sys.executable, "-m", "bench.latency_worker", step, str(home), str(listed), str(out),
+           "--threads", str(ctx.options.threads), "--queries", str(n_queries), "--warm", str(warm)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"latency {step} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _recall(vectors: np.ndarray, langs: np.ndarray, found: dict[str, Any]) -> dict[str, float]:
+    """Share of the exact top 10 (same vectors, same filter) among the service's results, per recalled mode."""
+    vectors = vectors.astype(np.float16).astype(np.float32)  # as the store keeps them
     out = {}
-    for name, kwargs, share in MODES:
-        if not supported(kwargs, service.search):
-            continue
-        count = max(3, int(n_queries * share))
-        walls, inner = [], []
-        try:
-            for i, query in enumerate(queries[:count + warm]):
-                t0 = time.perf_counter()
-                response = service.search(query, k=10, **kwargs)
-                if i >= warm:
-                    walls.append((time.perf_counter() - t0) * 1000)
-                    inner.append(response.elapsed_ms)
-        except BabelSearchError as e:  # e.g. a mode whose model is not installed: recorded, not fatal
-            logger.warning("latency mode %s failed: %s", name, e)
-            out[name] = {"kwargs": kwargs, "error": f"{e.__class__.__name__}: {e}"}
-            continue
-        out[name] = {"kwargs": kwargs, "wall_ms": percentiles(walls), "service_elapsed_ms": percentiles(inner)}
+    for mode, got in found.items():
+        allowed = np.flatnonzero(langs == "de") if mode == "language filter" else None
+        truth = ann.exact_top(vectors, np.array(got["vectors"], np.float32), allowed) + 1  # ids count from 1
+        shares = [len(set(f) & set(t.tolist())) / len(t) for f, t in zip(got["ids"], truth)]
+        out[mode] = round(float(np.mean(shares)), 4)
     return out
 
 
-def _cold_open(ctx: Context, home: Path) -> float:
-    # A new service on the same data directory: reads the saved FAISS file instead of rebuilding.
-    from app.service import SearchService
-
-    t0 = time.perf_counter()
-    service = SearchService(ctx.settings(home), ctx.embedder)
-    service.indexer.vectors
-    seconds = time.perf_counter() - t0
-    service.close()
-    return round(seconds, 2)
-
-
-def _baseline(ctx: Context, n: int, texts: list[str], queries: list[str], warm: int) -> dict[str, Any]:
+def _baseline(ctx: Context, vectors: np.ndarray, texts: list[str], queries: list[str], warm: int) -> dict[str, Any]:
     import faiss
 
     model = ctx.direct_model
     index = faiss.IndexFlatIP(ctx.embedder.dim)
-    for batch in synthetic.vectors(n, ctx.embedder.dim):
-        index.add(batch)
+    index.add(vectors)
     model.encode_query(queries[:warm])
     walls = []
     for query in queries:

@@ -37,7 +37,13 @@ def vectors(n: int, dim: int, seed: int = 0, batch: int = BATCH) -> Iterator[np.
         yield v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def fill(store: SqlStore, n: int, dim: int, texts: list[str], langs: list[str], seed: int = 0) -> dict[str, float]:
+def _batches(rows: np.ndarray, batch: int = BATCH) -> Iterator[np.ndarray]:
+    for start in range(0, len(rows), batch):
+        yield rows[start:start + batch]
+
+
+def fill(store: SqlStore, n: int, dim: int, texts: list[str], langs: list[str], seed: int = 0,
+         given: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
     """Add ``n`` chunks (documents of ten chunks) with their keyword-index rows, then bump the generation.
 
     Rows go straight through the store's session with bulk INSERTs: the pipeline's per-document
@@ -51,24 +57,32 @@ def fill(store: SqlStore, n: int, dim: int, texts: list[str], langs: list[str], 
         texts: chunk texts, used in turn.
         langs: chunk languages, used in turn.
         seed: vector seed.
+        given: (vectors, languages) to store instead of random vectors: chunk i gets row i and its language, each
+            document its first chunk's language (``langs`` is then unused).
 
     Returns:
         Seconds spent writing rows and keyword-index rows.
     """
     t0 = time.perf_counter()
+    n = n if given is None else len(given[0])
+
+    def chunk_lang(i: int) -> str:  # chunk ids count from 1
+        return langs[((i - 1) // CHUNKS_PER_DOCUMENT) % len(langs)] if given is None else str(given[1][i - 1])
+
     cid = store.ensure_collection(COLLECTION)
     n_docs = -(-n // CHUNKS_PER_DOCUMENT)
     with store.session() as s, s.begin():
         s.execute(insert(DocumentRow), [
             {"id": d + 1, "collection_id": cid, "sha256": f"{d:064x}", "title": f"synthetic {d}",
-             "source_name": f"synthetic-{d}.txt", "mime": "text/plain", "language": langs[d % len(langs)],
-             "size": 0, "n_chunks": CHUNKS_PER_DOCUMENT, "meta": {}, "text": ""} for d in range(n_docs)])
+             "source_name": f"synthetic-{d}.txt", "mime": "text/plain",
+             "language": chunk_lang(d * CHUNKS_PER_DOCUMENT + 1), "size": 0, "n_chunks": CHUNKS_PER_DOCUMENT,
+             "meta": {}, "text": ""} for d in range(n_docs)])
     fts_s, start = 0.0, 0
-    for batch in vectors(n, dim, seed):
+    for batch in vectors(n, dim, seed) if given is None else _batches(given[0]):
         ids = range(start + 1, start + len(batch) + 1)
         rows = [{"id": i, "document_id": (i - 1) // CHUNKS_PER_DOCUMENT + 1, "ordinal": (i - 1) % CHUNKS_PER_DOCUMENT,
                  "text": texts[i % len(texts)], "char_start": 0, "char_end": len(texts[i % len(texts)]),
-                 "language": langs[((i - 1) // CHUNKS_PER_DOCUMENT) % len(langs)], "n_tokens": 0,
+                 "language": chunk_lang(i), "n_tokens": 0,
                  "embedding": v.tobytes()} for i, v in zip(ids, batch)]
         with store.session() as s, s.begin():
             s.execute(insert(ChunkRow), rows)
