@@ -70,6 +70,8 @@ class LanguageProfile:
     ids: np.ndarray
     mean: np.ndarray
     cov: np.ndarray
+    #: How many chunks the language had when mean and cov were estimated (ids may have grown since).
+    profiled: int = 0
 
     def calibrate(self, query: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """z-scores of ``scores`` against this language's score distribution for ``query``."""
@@ -130,7 +132,7 @@ def build_profiles(
         n, cov = len(v), covs[lang]
         mean = (n * v.mean(axis=0) + PRIOR_CHUNKS * pool_mean) / (n + PRIOR_CHUNKS)
         cov = (n * cov + PRIOR_CHUNKS * pool_cov) / (n + PRIOR_CHUNKS)
-        out[lang] = LanguageProfile(language_ids[lang], mean, cov + np.eye(dim) * 1e-6)
+        out[lang] = LanguageProfile(language_ids[lang], mean, cov + np.eye(dim) * 1e-6, len(language_ids[lang]))
     return out
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from indexer.store import SqlStore
 from indexer.vectors import VectorCache
 
 logger = logging.getLogger(__name__)
+Profile = retrieval.LanguageProfile
 
 
 class Filters(NamedTuple):
@@ -117,14 +119,37 @@ class Retriever:
         generation = self.store.generation()
         if self._cache is None or self._cache[0] != generation:
             saved = self._vectors().home / PROFILES_FILE
-            profiles = load_profiles(saved, generation)
+            known = (self._cache[0], self._cache[2]) if self._cache else load_profiles(saved)
+            profiles = known[1] if known and known[0] == generation else None
             if profiles is None:
-                profiles = retrieval.build_profiles(self.store.language_ids(), self._vectors().vectors_of)
+                profiles = (self._caught_up(known[1]) if known else None) or \
+                    retrieval.build_profiles(self.store.language_ids(), self._vectors().vectors_of)
                 save_profiles(saved, generation, profiles)
             self._cache = (generation, {lang: p.ids for lang, p in profiles.items()}, profiles, {})
         return self._cache
 
+    def _caught_up(self, profiles: dict[str, Profile]) -> dict[str, Profile] | None:
+        """An earlier generation's profiles with the chunks added since; None when chunks went (or none came).
 
+        Only the new chunks' languages are read. A language's mean and covariance are estimated again once it
+        has grown by ``REPROFILE_GROWTH`` since they were (then every language is, for the pooled statistics).
+        """
+        last = max((int(p.ids[-1]) for p in profiles.values() if len(p.ids)), default=-1)
+        added = self.store.language_ids(after=last)
+        held = sum(len(p.ids) for p in profiles.values()) + sum(len(ids) for ids in added.values())
+        if not added or held != self.store.counts()["chunks"]:
+            return None  # deletes (or a change that added nothing, such as new embeddings): profile afresh
+        empty = np.empty(0, np.int64)
+        ids = {lang: np.concatenate([profiles[lang].ids if lang in profiles else empty, added.get(lang, empty)])
+               for lang in profiles.keys() | added.keys()}
+        if any(lang not in profiles or len(ids[lang]) > (1 + REPROFILE_GROWTH) * max(1, profiles[lang].profiled)
+               for lang in added):
+            return retrieval.build_profiles(ids, self._vectors().vectors_of)
+        return {lang: replace(p, ids=ids[lang]) for lang, p in profiles.items()}
+
+
+#: A language's score profile is estimated again once its chunks have grown by this share since the last time.
+REPROFILE_GROWTH = 0.1
 #: The language arrays and profiles of the last generation, saved beside the vector index: a new process reads
 #: them instead of a million-row query and a sample of vectors.
 PROFILES_FILE = "profiles.npz"
@@ -140,7 +165,8 @@ def save_profiles(path: Path, generation: int, profiles: dict[str, retrieval.Lan
     """
     arrays: dict[str, np.ndarray] = {"generation": np.array(generation), "languages": np.array(list(profiles))}
     for n, profile in enumerate(profiles.values()):
-        arrays.update({f"ids{n}": profile.ids, f"mean{n}": profile.mean, f"cov{n}": profile.cov})
+        arrays.update({f"ids{n}": profile.ids, f"mean{n}": profile.mean, f"cov{n}": profile.cov,
+                       f"profiled{n}": np.array(profile.profiled)})
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
     try:
         np.savez(tmp, **arrays)
@@ -150,22 +176,21 @@ def save_profiles(path: Path, generation: int, profiles: dict[str, retrieval.Lan
         tmp.unlink(missing_ok=True)
 
 
-def load_profiles(path: Path, generation: int) -> dict[str, retrieval.LanguageProfile] | None:
-    """The saved profiles if they describe ``generation``, else None (missing, stale or unreadable).
+def load_profiles(path: Path) -> tuple[int, dict[str, retrieval.LanguageProfile]] | None:
+    """The saved profiles and the store generation they describe, or None (missing or unreadable).
 
     Args:
         path: the file.
-        generation: the store's current generation.
 
     Returns:
-        Per-language profiles, or None.
+        (generation, per-language profiles), or None.
     """
     try:
         with np.load(path, allow_pickle=False) as saved:
-            if int(saved["generation"]) != generation:
-                return None
-            return {str(lang): retrieval.LanguageProfile(saved[f"ids{n}"], saved[f"mean{n}"], saved[f"cov{n}"])
-                    for n, lang in enumerate(saved["languages"])}
+            profiles = {str(lang): retrieval.LanguageProfile(saved[f"ids{n}"], saved[f"mean{n}"], saved[f"cov{n}"],
+                                                             int(saved[f"profiled{n}"]))
+                        for n, lang in enumerate(saved["languages"])}  # fmt: skip
+            return int(saved["generation"]), profiles
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
         if path.exists():
             logger.warning("ignoring unreadable language profiles %s: %s", path, e)

@@ -358,10 +358,15 @@ class SqlStore:
             filters = {"col.name": collections, "c.language": languages, "d.mime": mimes}
             return self.keywords.search(conn, query, k, filters)
 
-    def language_ids(self) -> dict[str, np.ndarray]:
-        """Chunk ids of each chunk language (sorted), for per-language searches and statistics."""
+    def language_ids(self, after: int = -1) -> dict[str, np.ndarray]:
+        """Chunk ids of each chunk language (sorted), for per-language searches and statistics.
+
+        Args:
+            after: only chunks with larger ids (those added since a chunk id was seen).
+        """
         with self.session() as s:
-            rows = s.execute(select(ChunkRow.language, ChunkRow.id).order_by(ChunkRow.id)).all()
+            rows = s.execute(select(ChunkRow.language, ChunkRow.id).where(ChunkRow.id > after)
+                             .order_by(ChunkRow.id)).all()
         out: dict[str, list[int]] = {}
         for lang, chunk_id in rows:
             out.setdefault(lang or "unknown", []).append(chunk_id)

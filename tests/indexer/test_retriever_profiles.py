@@ -36,9 +36,9 @@ def test_a_new_service_reads_the_saved_profiles_and_a_commit_replaces_them(
     generation = first.store.generation()
     first.close()
     saved = Path(tiny_settings.home) / PROFILES_FILE
-    profiles = load_profiles(saved, generation)
-    assert profiles is not None and sum(len(p.ids) for p in profiles.values()) == first.store.counts()["chunks"]
-    assert load_profiles(saved, generation + 1) is None  # another generation's file is not used
+    saved_generation, profiles = load_profiles(saved)
+    assert saved_generation == generation
+    assert sum(len(p.ids) for p in profiles.values()) == first.store.counts()["chunks"]
 
     second = SearchService(tiny_settings, tiny_embedder)
 
@@ -52,7 +52,7 @@ def test_a_new_service_reads_the_saved_profiles_and_a_commit_replaces_them(
     monkeypatch.undo()
     second.ingest(files[6:], "c")  # a commit: the next search profiles the new generation and saves it
     assert set(second.search("flood rescue", k=9).language_counts) == {"en", "de", "fr"}
-    assert load_profiles(saved, second.store.generation()) is not None
+    assert load_profiles(saved)[0] == second.store.generation()
     second.close()
 
 
@@ -60,10 +60,10 @@ def test_a_new_service_reads_the_saved_profiles_and_a_commit_replaces_them(
 def test_an_unreadable_profiles_file_is_ignored(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / PROFILES_FILE
     path.write_bytes(content)
-    assert load_profiles(path, 1) is None
-    assert load_profiles(tmp_path / "missing.npz", 1) is None
-    np.savez(path, generation=np.array(1))  # the right generation but no languages: unreadable, not a crash
-    assert load_profiles(path, 1) is None
+    assert load_profiles(path) is None
+    assert load_profiles(tmp_path / "missing.npz") is None
+    np.savez(path, generation=np.array(1))  # a generation but no languages: unreadable, not a crash
+    assert load_profiles(path) is None
 
 
 def test_warm_up_loads_what_the_first_search_needs(tiny_settings, tiny_embedder, tmp_path: Path, monkeypatch) -> None:
@@ -82,4 +82,31 @@ def test_warm_up_loads_what_the_first_search_needs(tiny_settings, tiny_embedder,
     monkeypatch.setattr(service.store, "language_ids", lambda: (_ for _ in ()).throw(AssertionError("rescanned")))
     monkeypatch.setattr(language, "LanguageDetectorBuilder", None)  # a second build would fail
     assert service.search("flood rescue", k=2).results
+    service.close()
+
+
+def test_added_chunks_extend_the_profiles_and_deletes_profile_afresh(
+    tiny_settings, tiny_embedder, tmp_path: Path, monkeypatch
+) -> None:
+    from app.service import SearchService
+    from indexer import retriever
+
+    files = _files(tmp_path / "docs")
+    service = SearchService(tiny_settings, tiny_embedder)
+    service.ingest(files[:6], "c")  # en and de, three each
+    before = service.retriever.profiles()
+    built = []
+    real_build = retriever.retrieval.build_profiles
+    monkeypatch.setattr(retriever.retrieval, "build_profiles", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    monkeypatch.setattr(retriever, "REPROFILE_GROWTH", 10.0)  # no language grows enough to be profiled again
+    service.ingest([files[0]], "d")  # the same text again, in another collection: one chunk more
+    after = service.retriever.profiles()
+    assert built == []  # caught up: only the new chunk's language was read
+    assert len(after["en"].ids) == len(before["en"].ids) + 1 and after["en"].profiled == before["en"].profiled
+    np.testing.assert_array_equal(after["en"].mean, before["en"].mean)
+    assert service.retriever.allowed(retriever.Filters(None, ["en"], None)).tolist() == after["en"].ids.tolist()
+    service.ingest(files[6:], "c")  # a new language (fr): every profile is estimated again
+    assert "fr" in service.retriever.profiles() and built == [1]
+    service.delete_collection("d")  # a delete: the arrays are read again, not extended
+    assert len(service.retriever.profiles()["en"].ids) == 3 and built == [1, 1]
     service.close()
