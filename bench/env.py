@@ -277,6 +277,29 @@ def set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def run_json_child(cmd: list[str], out: Path, what: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a benchmark step in a new Python process (its memory is its own) and read the JSON it wrote.
+
+    Args:
+        cmd: the command, writing its result to ``out``.
+        out: the result file.
+        what: the step, for the error message.
+        env: extra variables; the caller's ``BABELSEARCH_*`` settings are never passed on.
+
+    Returns:
+        The parsed result.
+
+    Raises:
+        RuntimeError: when the process fails (with the end of its stderr).
+    """
+    child = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")} | (env or {})
+    child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.run(cmd, cwd=ROOT, env=child, capture_output=True, text=True, timeout=3600, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
 def standalone_parser(name: str, description: str | None, eval_dir: bool = True) -> argparse.ArgumentParser:
     """The options shared by the benchmarks that run on their own (``python -m bench.<name>``).
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.data import XQUAD_LANGS, articles, load_xquad
-from bench.env import ROOT, Context, ratio, write_result
+from bench.env import Context, ratio, run_json_child, write_result
 
 logger = logging.getLogger(__name__)
 
@@ -72,13 +70,8 @@ def _child(ctx: Context, system: str, corpus: Path, n: int | str, threads: int |
     threads = ctx.options.threads if threads is None else threads
     if threads:
         cmd += ["--threads", str(threads)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{system} ingest failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    result = json.loads(out.read_text(encoding="utf-8"))
+    result = run_json_child(cmd, out, f"{system} ingest")
     result["process_wall_s"] = round(time.perf_counter() - t0, 1)
     for key in ("documents", "chunks", "tokens_embedded"):
         result[f"{key}_per_s"] = _rate(result, key)

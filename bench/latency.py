@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 
 from bench import ann, synthetic
 from bench.data import XQUAD_LANGS, load_xquad
-from bench.env import ROOT, Context, file_mb, percentiles, ratio, write_result
+from bench.env import Context, file_mb, percentiles, ratio, run_json_child, write_result
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +139,7 @@ def _child(ctx: Context, step: str, home: Path, queries: list[str], n_queries: i
     listed.write_text(json.dumps(queries), encoding="utf-8")
     cmd = [sys.executable, "-m", "bench.latency_worker", step, str(home), str(listed), str(out),
            "--threads", str(ctx.options.threads), "--queries", str(n_queries), "--warm", str(warm)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BABELSEARCH_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"latency {step} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return json.loads(out.read_text(encoding="utf-8"))
+    return run_json_child(cmd, out, f"latency {step}")
 
 
 def _recall(vectors: np.ndarray, langs: np.ndarray, found: dict[str, Any]) -> dict[str, float]:

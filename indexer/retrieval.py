@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from indexer.ann.base import positions_in
+
 #: Reciprocal rank fusion constant (the usual 60).
 RRF_K = 60
 #: Most top hits the query moves towards when searching other languages (relevance feedback).
@@ -174,19 +176,11 @@ def nearest(
     z = np.full(len(ids), -np.inf)
     langs = np.full(len(ids), "unknown", dtype=object)
     for lang, profile in profiles.items():
-        mask = _members(profile.ids, ids)
+        mask = positions_in(profile.ids, ids) >= 0  # a language's ids are sorted
         if mask.any():
             z[mask] = profile.calibrate(query, raw[mask])
             langs[mask] = lang
     return [Hit(int(i), float(s), float(zz), str(lang)) for i, s, zz, lang in zip(ids, raw, z, langs)]
-
-
-def _members(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    # Binary search in a language's sorted ids: O(m log n) for m hits, where np.isin sorts all n ids per call.
-    if not len(sorted_ids):
-        return np.zeros(len(ids), bool)
-    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-    return sorted_ids[pos] == ids
 
 
 def per_language(

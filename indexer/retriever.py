@@ -22,7 +22,6 @@ from indexer.store import SqlStore
 from indexer.vectors import VectorCache
 
 logger = logging.getLogger(__name__)
-Profile = retrieval.LanguageProfile
 
 
 class Filters(NamedTuple):
@@ -38,6 +37,16 @@ class Filters(NamedTuple):
         return any(f is not None for f in self)
 
 
+class _Generation(NamedTuple):
+    """What the retriever derives from one store generation."""
+
+    number: int
+    language_ids: dict[str, np.ndarray]
+    profiles: dict[str, retrieval.LanguageProfile]
+    #: Language-set filters already built (a sorted tuple of codes -> their chunk ids).
+    unions: dict[tuple[str, ...], np.ndarray]
+
+
 class Retriever:
     """Dense retrieval over the vector cache, with per-generation language arrays and profiles.
 
@@ -49,7 +58,7 @@ class Retriever:
     def __init__(self, store: SqlStore, vectors: Callable[[], VectorCache]):
         self.store = store
         self._vectors = vectors
-        self._cache: tuple[int, dict[str, np.ndarray], dict[str, retrieval.LanguageProfile], dict] | None = None
+        self._cache: _Generation | None = None
 
     def retrieve(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
                  balanced: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:  # fmt: skip
@@ -85,7 +94,8 @@ class Retriever:
     def _languages_ids(self, languages: tuple[str, ...]) -> np.ndarray:
         # One array per language set and generation: the vector index keeps what it derives from a filter array
         # it sees again (languages hold disjoint ids, so their union is a sorted concatenation).
-        generation, held, _, unions = self._for_generation()
+        current = self._for_generation()
+        unions, held = current.unions, current.language_ids
         if languages not in unions:
             parts = [held[lang] for lang in languages if lang in held]
             unions[languages] = (parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))) if parts else \
@@ -109,26 +119,27 @@ class Retriever:
 
     def language_ids(self) -> dict[str, np.ndarray]:
         """Chunk ids by language, as of the store's current generation."""
-        return self._for_generation()[1]
+        return self._for_generation().language_ids
 
     def profiles(self) -> dict[str, retrieval.LanguageProfile]:
         """Each language's score distribution profile, as of the store's current generation."""
-        return self._for_generation()[2]
+        return self._for_generation().profiles
 
-    def _for_generation(self) -> tuple[int, dict, dict, dict]:
+    def _for_generation(self) -> _Generation:
         generation = self.store.generation()
-        if self._cache is None or self._cache[0] != generation:
+        if self._cache is None or self._cache.number != generation:
             saved = self._vectors().home / PROFILES_FILE
-            known = (self._cache[0], self._cache[2]) if self._cache else load_profiles(saved)
+            known = (self._cache.number, self._cache.profiles) if self._cache else load_profiles(saved)
             profiles = known[1] if known and known[0] == generation else None
             if profiles is None:
                 profiles = (self._caught_up(known[1]) if known else None) or \
                     retrieval.build_profiles(self.store.language_ids(), self._vectors().vectors_of)
                 save_profiles(saved, generation, profiles)
-            self._cache = (generation, {lang: p.ids for lang, p in profiles.items()}, profiles, {})
+            self._cache = _Generation(generation, {lang: p.ids for lang, p in profiles.items()}, profiles, {})
         return self._cache
 
-    def _caught_up(self, profiles: dict[str, Profile]) -> dict[str, Profile] | None:
+    def _caught_up(self, profiles: dict[str, retrieval.LanguageProfile]
+                   ) -> dict[str, retrieval.LanguageProfile] | None:  # fmt: skip
         """An earlier generation's profiles with the chunks added since; None when chunks went (or none came).
 
         Only the new chunks' languages are read. A language's mean and covariance are estimated again once it

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from indexer.ann.base import positions_in
+
 try:
     import faiss
 except ImportError:  # pragma: no cover - FaissIndex refuses to start without faiss
@@ -214,7 +216,7 @@ class Ivf:
         hit = self._filters.get(key)
         if hit is not None and hit.source is allowed:
             return hit
-        pos = self._positions(allowed)
+        pos = positions_in(self._ids, allowed)
         pos = pos[pos >= 0]
         if len(pos) > 1 and not np.all(pos[1:] > pos[:-1]):
             pos = np.sort(pos)
@@ -291,13 +293,5 @@ class Ivf:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(ids), np.concatenate(lists)
 
-    def _positions(self, ids: np.ndarray) -> np.ndarray:
-        # Binary search in the sorted id copy: O(m log n), where np.isin would be O(n) per call; -1 where not held.
-        ids = np.asarray(ids, dtype=np.int64)
-        if not len(self._ids):
-            return np.full(len(ids), -1, np.int64)
-        pos = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
-        return np.where(self._ids[pos] == ids, pos, -1)
-
     def _holds(self, ids: np.ndarray) -> np.ndarray:
-        return self._positions(ids) >= 0
+        return positions_in(self._ids, ids) >= 0

@@ -89,7 +89,6 @@ def search(conn: Connection, query: str, k: int, filters: dict[str, list[str] | 
     return [(int(i), -float(r)) for i, r in conn.execute(text(sql), params)]
 
 
-
 def _common_terms(conn: Connection, terms: tuple[tuple[str, ...], ...]) -> set[tuple[str, ...]]:
     """The query terms with a word found in more than ``COMMON_SHARE`` of the chunks (and ``COMMON_MIN``).
 
@@ -120,7 +119,8 @@ def _fts_tokens(word: str) -> list[str]:
     # (combining vowel signs of Devanagari or Thai, too) separates tokens.
     out, current = [], []
     for ch in unicodedata.normalize("NFC", fold(word)):
-        if unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "Co":
+        category = unicodedata.category(ch)
+        if category[0] in "LN" or category == "Co":
             current.append(ch)
         elif current:
             out.append("".join(current))
