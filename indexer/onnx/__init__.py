@@ -10,10 +10,10 @@ API:
         axes, inputs ``input_ids``/``attention_mask``, output ``last_hidden_state``; written atomically.
     ``ensure_onnx_model(model_dir, cache_dir, quant)``: export once (fp32) and quantise once (int8)
         into the cache, next to the model; later calls only read. Returns an :class:`OnnxModel`.
-    ``fuse_bert(src, dst, heads, hidden)``: BERT sub-graphs fused into ONNX Runtime's Attention,
-        SkipLayerNormalization and BiasGelu operators; ``fuse_checked`` keeps the fusion only when a
+    ``fuse_bert(src, dst, heads, hidden)``: the GELU sub-graphs fused into ONNX Runtime operators
+        (its fused attention and residual LayerNorm are slower); ``fuse_checked`` keeps the fusion only when a
         check against torch passes, and returns that check's result (both exports use it).
-    ``quantize_int8(src, dst, scheme)``: dynamic int8 quantisation of MatMul and fused Attention weights, per channel;
+    ``quantize_int8(src, dst, scheme)``: dynamic int8 quantisation of every weight product, per channel;
         ``scheme`` is one of :data:`INT8_SCHEMES`; written atomically.
     ``make_session(path, threads)``: an ``onnxruntime.InferenceSession`` on the CPU with
         ``intra_op_num_threads`` = ``threads`` (0: every core this process may use).

@@ -20,7 +20,7 @@ INT8_SCHEMES: dict[str, dict[str, bool | str]] = {
 }
 
 
-#: Operators quantised by default: weight products, and the fused attention's query/key/value product.
+#: Operators quantised by default: weight products (a fused ``Attention``, where a graph has one, too).
 QUANT_OPS = ("MatMul", "Attention")
 
 
