@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from indexer.errors import ModelUnavailableError
-from indexer.nli.base import LABELS, NliModel, check_pairs
+from indexer.nli.base import LABELS, NliModel, check_pairs, length_batches
 from indexer.nli.builtin import CrossEncoderNli
 from indexer.nli.calibrate import softmax
-from indexer.nli.model import LAYER_PARAMS, length_batches, pad_batch
+from indexer.nli.model import LAYER_PARAMS, pad_batch
 
 logger = logging.getLogger(__name__)
 
