@@ -4,7 +4,8 @@ transformers builds its tokenizer from the model's files (and in doing so may di
 ``tokenizer.json``, e.g. in how runs of spaces are split); the torch models use that one, so the ONNX ones
 must too. Building it imports torch and transformers and converts the vocabulary, most of a model's start-up
 time: it is done once, and the result saved as a ``tokenizer.json`` next to the ONNX model (per transformers
-version), which the ``tokenizers`` library then loads alone.
+version), which the ``tokenizers`` library then loads alone. :class:`EncoderTokenizer` serves the embedder
+(one text per row), :class:`PairTokenizer` a cross-encoder (two texts per row).
 """
 
 from __future__ import annotations
@@ -59,6 +60,35 @@ class EncoderTokenizer:
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Character (start, end) of each token of ``text``, no special tokens."""
         return [tuple(span) for span in self._tok.encode(text, add_special_tokens=False).offsets]
+
+
+class PairTokenizer:
+    """Token ids of text pairs (``<s> a </s></s> b </s>``) as transformers' tokenizer gives them, cut longest first.
+
+    Args:
+        encoder_dir: the Hugging Face encoder folder (read only when the saved tokenizer is missing).
+        cache_dir: where the saved tokenizer lives (the ONNX model's folder).
+        max_length: most tokens per pair, special tokens included.
+    """
+
+    def __init__(self, encoder_dir: Path, cache_dir: Path, max_length: int):
+        self._tok, facts = _load_saved(encoder_dir, cache_dir)
+        self.pad_id, self.max_length = int(facts["pad_id"]), max_length
+        # What transformers sets on this same backend for truncation="longest_first": the cut is the library's own.
+        self._tok.enable_truncation(max_length, stride=0, strategy="longest_first", direction="right")
+        self._tok.no_padding()
+
+    def pairs(self, firsts: list[str], seconds: list[str]) -> list[list[int]]:
+        """Token ids of each (first, second) pair, special tokens included, cut to ``max_length``.
+
+        Args:
+            firsts: the first text of each pair (the premise).
+            seconds: the second text of each pair (the hypothesis), as many.
+
+        Returns:
+            One id list per pair.
+        """
+        return [enc.ids for enc in self._tok.encode_batch(list(zip(firsts, seconds, strict=True)))]
 
 
 def pad_rows(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
