@@ -16,10 +16,10 @@ import numpy as np
 
 from bench.env import EVAL_DIR, run_standalone, standalone_parser
 from indexer.nli import NliModel, load_nli
-from indexer.nli.builtin import WEIGHTS_DIR, read_config
 from indexer.nli.calibrate import badge_stats
 from indexer.nli.data import XNLI_LANGUAGES, NliPair, calibration_split, cross_pairs
 from indexer.nli.data import held_out_pairs as data_held_out
+from indexer.nli.shipped import WEIGHTS_DIR, read_config
 
 logger = logging.getLogger(__name__)
 

@@ -39,17 +39,19 @@ def load_nli(
         ModelUnavailableError: if the model cannot be loaded; the message names the alternatives.
     """
     if name == BUILTIN:
-        from indexer.nli.builtin import WEIGHTS_DIR, WEIGHTS_FILE, load_builtin
+        from indexer.nli.shipped import WEIGHTS_DIR, read_config
         from indexer.onnx import ORT_AVAILABLE
 
         weights_dir = Path(weights_dir or WEIGHTS_DIR)
-        model = load_builtin(Path(cache_dir), weights_dir, base_dir)
-        if backend == "torch" or (backend == "auto" and (not ORT_AVAILABLE or model.sentence_layers is not None)):
-            return model
-        from indexer.nli.onnx_nli import OnnxCrossEncoderNli, ensure_nli_onnx
+        # Weights with sentence features run only in torch; the others run in ONNX Runtime where it is installed.
+        torch_only = not ORT_AVAILABLE or read_config(weights_dir).get("features")
+        if backend == "torch" or (backend == "auto" and torch_only):
+            from indexer.nli.builtin import load_builtin
 
-        path = ensure_nli_onnx(model, weights_dir / WEIGHTS_FILE, Path(cache_dir), quant)
-        return OnnxCrossEncoderNli(model, path, quant, threads)
+            return load_builtin(Path(cache_dir), weights_dir, base_dir)
+        from indexer.nli.onnx_nli import load_onnx_nli
+
+        return load_onnx_nli(Path(cache_dir), weights_dir, base_dir, quant, threads)
     if name.startswith("builtin:"):
         from indexer.errors import ModelUnavailableError
 

@@ -1,4 +1,4 @@
-"""The NLI model interface shared by the shipped cross-encoder and Hub models."""
+"""The NLI model interface shared by the shipped cross-encoder and Hub models, and their batching."""
 
 from __future__ import annotations
 
@@ -53,3 +53,24 @@ def check_pairs(premises: list[str], hypotheses: list[str]) -> None:
     """
     if len(premises) != len(hypotheses):
         raise ValueError(f"premises and hypotheses must pair up: got {len(premises)} and {len(hypotheses)}")
+
+
+def length_batches(lengths: list[int], max_tokens: int, max_batch: int) -> list[np.ndarray]:
+    """Group indices of similar length into batches bounded by padded tokens (less padding, same results).
+
+    Args:
+        lengths: sequence lengths.
+        max_tokens: most padded tokens per batch.
+        max_batch: most sequences per batch.
+
+    Returns:
+        Index arrays, longest sequences first.
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        longest = lengths[order[start]]
+        size = max(1, min(max_batch, max_tokens // max(longest, 1)))
+        batches.append(order[start : start + size])
+        start += size
+    return batches

@@ -12,28 +12,29 @@ import torch.nn.functional as F
 from torch import nn
 
 from indexer.errors import ModelUnavailableError
-from indexer.nli.base import LABELS, NliModel, check_pairs
+from indexer.nli.base import LABELS, NliModel, check_pairs, length_batches
 from indexer.nli.model import (
     FEATURE_PROMPT,
     EncoderLayer,
     TopConfig,
     TopLayers,
     copy_base_layers,
-    length_batches,
     load_lower,
     lower_digest,
     pad_batch,
 )
+from indexer.nli.shipped import (
+    BASE_MODEL,
+    CONFIG_FILE,
+    FORMAT,
+    PREDICT_MAX_LENGTH,
+    WEIGHTS_DIR,
+    WEIGHTS_FILE,
+    predict_options,
+    read_config,
+)
 
 logger = logging.getLogger(__name__)
-
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-WEIGHTS_FILE = "nli.safetensors"
-CONFIG_FILE = "config.json"
-BASE_MODEL = "multilingual-e5-small"
-FORMAT = 1
-#: Longest pair at prediction time: search chunks are up to 256 tokens, plus the query.
-PREDICT_MAX_LENGTH = 384
 
 
 def save_weights(top: TopLayers, config: dict, out: Path) -> None:
@@ -54,31 +55,6 @@ def save_weights(top: TopLayers, config: dict, out: Path) -> None:
     full = {"format": FORMAT, "base_model": BASE_MODEL, **top.cfg.__dict__, **config}
     (out / CONFIG_FILE).write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
     logger.info("saved %s (%.1f MB)", out / WEIGHTS_FILE, (out / WEIGHTS_FILE).stat().st_size / 1e6)
-
-
-def read_config(weights_dir: Path) -> dict:
-    """Read the shipped model's config.
-
-    Args:
-        weights_dir: the weights folder.
-
-    Returns:
-        The config dict.
-
-    Raises:
-        ModelUnavailableError: if the files are missing or of another format.
-    """
-    path = Path(weights_dir) / CONFIG_FILE
-    if not path.is_file() or not (Path(weights_dir) / WEIGHTS_FILE).is_file():
-        raise ModelUnavailableError(
-            f"The built-in NLI weights are missing from {weights_dir}. Reinstall Babel Search, retrain them with "
-            "`python -m indexer.nli.train --xnli-dir <xnli-dev> --nli-en-dir <nli-en> --out <dir>`, or set "
-            "BABELSEARCH_NLI_MODEL to a Hub NLI cross-encoder such as MoritzLaurer/multilingual-MiniLMv2-L6-mnli-xnli."
-        )
-    config = json.loads(path.read_text(encoding="utf-8"))
-    if config.get("format") != FORMAT or config.get("labels") != list(LABELS):
-        raise ModelUnavailableError(f"{path}: unsupported NLI weights (format {config.get('format')}); retrain them")
-    return config
 
 
 class CrossEncoderNli(NliModel):
@@ -187,9 +163,7 @@ def load_builtin(cache_dir: Path, weights_dir: Path = WEIGHTS_DIR, base_dir: Pat
         lower,
         top,
         "builtin:nli",
-        config.get("predict_max_length", PREDICT_MAX_LENGTH),
-        sentence_layers,
-        config.get("feature_prompt", FEATURE_PROMPT),
-        config.get("temperature", 1.0),
-        config.get("badge_threshold", NliModel.badge_threshold),
+        sentence_layers=sentence_layers,
+        feature_prompt=config.get("feature_prompt", FEATURE_PROMPT),
+        **predict_options(config),
     )

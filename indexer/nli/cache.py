@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from indexer.nli.model import length_batches, pad_batch
+from indexer.nli.base import length_batches
+from indexer.nli.model import pad_batch
 
 logger = logging.getLogger(__name__)
 

@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from indexer.config import load_settings
     from indexer.nli import BUILTIN, load_nli
-    from indexer.nli.builtin import CONFIG_FILE, WEIGHTS_DIR, read_config
     from indexer.nli.data import calibration_split, cross_pairs, held_out_pairs
+    from indexer.nli.shipped import CONFIG_FILE, WEIGHTS_DIR, read_config
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--xnli-dir", type=Path, required=True, help="folder of xnli_validation_<lang>.tsv")

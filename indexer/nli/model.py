@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from indexer.onnx.tokenizer import pad_rows
+
 logger = logging.getLogger(__name__)
 
 #: Prompt of the sentence embeddings joined to the head: e5's prompt for symmetric tasks.
@@ -194,7 +196,7 @@ def lower_digest(lower: nn.Module) -> str:
 
 
 def pad_batch(token_lists: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad token id lists into a batch.
+    """:func:`indexer.onnx.tokenizer.pad_rows` as torch tensors.
 
     Args:
         token_lists: token ids of each sequence.
@@ -203,31 +205,5 @@ def pad_batch(token_lists: list[list[int]], pad_id: int) -> tuple[torch.Tensor, 
     Returns:
         (input_ids [b, L] long, mask [b, L] bool, True on real tokens).
     """
-    longest = max(len(t) for t in token_lists)
-    ids = torch.full((len(token_lists), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(token_lists), longest), dtype=torch.bool)
-    for row, tokens in enumerate(token_lists):
-        ids[row, : len(tokens)] = torch.tensor(tokens)
-        mask[row, : len(tokens)] = True
-    return ids, mask
-
-
-def length_batches(lengths: list[int], max_tokens: int, max_batch: int) -> list[np.ndarray]:
-    """Group indices of similar length into batches bounded by padded tokens (less padding, same results).
-
-    Args:
-        lengths: sequence lengths.
-        max_tokens: most padded tokens per batch.
-        max_batch: most sequences per batch.
-
-    Returns:
-        Index arrays, longest sequences first.
-    """
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    batches, start = [], 0
-    while start < len(order):
-        longest = lengths[order[start]]
-        size = max(1, min(max_batch, max_tokens // max(longest, 1)))
-        batches.append(order[start : start + size])
-        start += size
-    return batches
+    ids, mask = pad_rows(token_lists, pad_id)
+    return torch.from_numpy(ids), torch.from_numpy(mask).bool()

@@ -1,152 +1,139 @@
 """The built-in NLI cross-encoder on ONNX Runtime: exported once per weights file, optionally int8-quantised.
 
-The whole model (frozen e5 lower layers, fine-tuned top, head) becomes one graph ``input_ids, attention_mask ->
-logits``, cached under ``<cache>/nli-onnx/<weights digest>/`` beside the built embedding model. It is the
-same maths as :class:`indexer.nli.builtin.CrossEncoderNli` (checked on a padded batch at export), run by the
-shared session factory and quantiser of :mod:`indexer.onnx`.
+The graph and the tokenizer it needs are cached under ``<cache>/nli-onnx/<weights digest>-graph<N>/`` beside the
+built embedding model; once there, loading and predicting need only numpy, onnxruntime and tokenizers (torch
+and transformers are imported only to export them, see :mod:`indexer.nli.onnx_export`). Lengths and calibration
+are read from the weights' config at every load, so a recalibration of the same weights is never served stale.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
-import os
-import uuid
-import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 from indexer.errors import ModelUnavailableError
-from indexer.nli.base import LABELS, NliModel, check_pairs
-from indexer.nli.builtin import CrossEncoderNli
+from indexer.nli.base import LABELS, NliModel, check_pairs, length_batches
 from indexer.nli.calibrate import softmax
-from indexer.nli.model import LAYER_PARAMS, length_batches, pad_batch
+from indexer.nli.shipped import PREDICT_MAX_LENGTH, WEIGHTS_FILE, predict_options, read_config
+from indexer.onnx.tokenizer import PairTokenizer, pad_rows
 
 logger = logging.getLogger(__name__)
 
-#: Largest |logit| difference between the exported graph and torch that is accepted.
-MAX_EXPORT_DIFF = 1e-3
 QUANTS = ("int8", "fp32")
 
 
-class _Graph(nn.Module):
-    """``input_ids, attention_mask -> logits`` of a :class:`CrossEncoderNli` without sentence features.
-
-    The fine-tuned top layers go back into one transformers BertModel after the frozen lower ones, with
-    eager attention: the traced graph is then plain BERT, which ONNX Runtime fuses into its own operators.
-    """
-
-    def __init__(self, model: CrossEncoderNli):
-        from transformers.models.bert.modeling_bert import BertLayer
-
-        super().__init__()
-        encoder = copy.deepcopy(model.lower)
-        encoder.set_attn_implementation("eager")
-        first = len(encoder.encoder.layer)
-        for i, layer in enumerate(model.top.layers):
-            bert = BertLayer(encoder.config, layer_idx=first + i)
-            for short, path in LAYER_PARAMS.items():
-                bert.get_submodule(path).load_state_dict(getattr(layer, short).state_dict())
-            encoder.encoder.layer.append(bert)
-        encoder.config.num_hidden_layers = len(encoder.encoder.layer)
-        self.encoder, self.top = encoder.eval(), model.top
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.top.classify(states, attention_mask.bool())
-
-
-def export_nli(model: CrossEncoderNli, dst: Path) -> float:
-    """Export the cross-encoder to ONNX (atomically), checked against torch on a padded batch.
+def nli_onnx_dir(weights_file: Path, cache_dir: Path) -> Path:
+    """The cache folder of these weights' ONNX files: new weights or a new graph version get a new one.
 
     Args:
-        model: the torch model (without sentence features).
-        dst: the ``.onnx`` file.
+        weights_file: the ``nli.safetensors`` (its digest names the folder).
+        cache_dir: the model cache (``~/.cache/babelsearch``).
 
     Returns:
-        The largest |logit| difference from torch.
-
-    Raises:
-        ModelUnavailableError: if the model uses sentence features or the export disagrees with torch.
+        ``<cache_dir>/nli-onnx/<weights digest>-graph<N>``.
     """
-    from indexer.onnx import fuse_checked, make_session
+    from indexer.onnx import GRAPH_VERSION
 
-    if model.sentence_layers is not None:
-        raise ModelUnavailableError("NLI weights with sentence features have no ONNX export; use nli_backend=torch")
-    graph = _Graph(model).eval()
-    ids = torch.randint(5, 1000, (2, 14))
-    mask = torch.ones_like(ids)
-    mask[1, 9:] = 0
-    with torch.no_grad():
-        reference = graph(ids, mask).numpy()
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    temp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(graph, (ids, mask), str(temp), input_names=["input_ids", "attention_mask"],
-                              output_names=["logits"], dynamic_axes=axes | {"logits": {0: "batch"}},
-                              opset_version=17, dynamo=False, do_constant_folding=True)  # fmt: skip
-        feed = {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
-
-        def diff_of(path: Path) -> float:
-            return float(np.abs(make_session(path, threads=1).run(["logits"], feed)[0] - reference).max())
-
-        cfg = graph.encoder.config
-        diff = fuse_checked(temp, cfg.num_attention_heads, cfg.hidden_size, diff_of, MAX_EXPORT_DIFF)[1]
-        if diff > MAX_EXPORT_DIFF:
-            raise ModelUnavailableError(f"ONNX export of the NLI model differs from torch by {diff:.1e}")
-        os.replace(temp, dst)
-    finally:
-        temp.unlink(missing_ok=True)
-    return diff
+    digest = hashlib.sha256(Path(weights_file).read_bytes()).hexdigest()[:16]
+    return Path(cache_dir) / "nli-onnx" / f"{digest}-graph{GRAPH_VERSION}"
 
 
-def ensure_nli_onnx(model: CrossEncoderNli, weights_file: Path, cache_dir: Path, quant: str = "int8") -> Path:
+def ensure_nli_onnx(cache_dir: Path, weights_dir: Path, base_dir: Path, quant: str = "int8") -> Path:
     """The ONNX file of these weights, exported (and quantised) into the cache on first use.
 
     Args:
-        model: the loaded torch model of ``weights_file``.
-        weights_file: the ``nli.safetensors`` the model came from (its digest names the cache folder).
         cache_dir: the model cache (``~/.cache/babelsearch``).
+        weights_dir: folder with ``nli.safetensors`` and ``config.json``.
+        base_dir: the base BertModel directory (loaded, with torch, only to export).
         quant: ``"int8"`` or ``"fp32"``.
 
     Returns:
         The ``.onnx`` path.
+
+    Raises:
+        ValueError: if ``quant`` is not one of :data:`QUANTS`.
     """
-    from indexer.onnx import GRAPH_VERSION, int8_scheme_for_cpu, quantize_int8
+    from indexer.onnx import int8_scheme_for_cpu, quantize_int8
 
     if quant not in QUANTS:
         raise ValueError(f"unknown NLI quantisation {quant!r}; choose one of {', '.join(QUANTS)}")
-    digest = hashlib.sha256(Path(weights_file).read_bytes()).hexdigest()[:16]
-    folder = Path(cache_dir) / "nli-onnx" / f"{digest}-graph{GRAPH_VERSION}"
-    fp32 = folder / "nli.onnx"
+    folder = nli_onnx_dir(Path(weights_dir) / WEIGHTS_FILE, cache_dir)
+    fp32, scheme = folder / "nli.onnx", int8_scheme_for_cpu()
+    target = fp32 if quant == "fp32" else folder / f"nli.int8-{scheme}.onnx"
+    if target.is_file():
+        return target
     if not fp32.is_file():
+        from indexer.nli.builtin import load_builtin
+        from indexer.nli.onnx_export import export_nli
+
         logger.info("Exporting the NLI model to ONNX (one time)")
-        export_nli(model, fp32)
-    if quant == "fp32":
-        return fp32
-    scheme = int8_scheme_for_cpu()
-    target = folder / f"nli.int8-{scheme}.onnx"
-    if not target.is_file():
+        export_nli(load_builtin(cache_dir, weights_dir, base_dir), fp32)
+    if target != fp32:
         quantize_int8(fp32, target, scheme)
     return target
 
 
-class OnnxCrossEncoderNli(NliModel):
-    """The built-in cross-encoder run by ONNX Runtime; same tokenisation, batching and calibration as torch."""
+def load_onnx_nli(
+    cache_dir: Path, weights_dir: Path, base_dir: Path | None = None, quant: str = "int8", threads: int = 0
+) -> OnnxCrossEncoderNli:
+    """The shipped model on ONNX Runtime, without torch or transformers once its files are cached.
 
-    def __init__(self, model: CrossEncoderNli, path: Path, quant: str, threads: int = 0):
+    Args:
+        cache_dir: the model cache (``~/.cache/babelsearch``).
+        weights_dir: folder with ``nli.safetensors`` and ``config.json``.
+        base_dir: the base BertModel directory (default: the offline e5 model in ``cache_dir``).
+        quant: ``"int8"`` or ``"fp32"``.
+        threads: ONNX Runtime threads; 0 = every core.
+
+    Returns:
+        The model.
+
+    Raises:
+        ModelUnavailableError: if the weights use sentence features, which have no ONNX export.
+    """
+    from indexer.model_build import ensure_default_model
+
+    config = read_config(weights_dir)
+    if config.get("features"):
+        raise ModelUnavailableError("NLI weights with sentence features have no ONNX export; use nli_backend=torch")
+    base_dir = Path(base_dir) if base_dir else ensure_default_model(Path(cache_dir))
+    path = ensure_nli_onnx(Path(cache_dir), Path(weights_dir), base_dir, quant)
+    return OnnxCrossEncoderNli(path, base_dir, quant, threads, **predict_options(config))
+
+
+class OnnxCrossEncoderNli(NliModel):
+    """The built-in cross-encoder run by ONNX Runtime; same tokenisation, batching and calibration as torch.
+
+    Args:
+        path: the ``.onnx`` file; the saved tokenizer lives beside it.
+        base_dir: the base model folder, read only when the tokenizer is not saved yet.
+        quant: ``"int8"`` or ``"fp32"`` (for display).
+        threads: ONNX Runtime threads; 0 = every core.
+        max_length: most tokens per pair.
+        temperature: the calibrated softmax temperature.
+        badge_threshold: least top probability at which a stance is shown.
+    """
+
+    name = "builtin:nli"
+
+    def __init__(
+        self,
+        path: Path,
+        base_dir: Path,
+        quant: str,
+        threads: int = 0,
+        max_length: int = PREDICT_MAX_LENGTH,
+        temperature: float = 1.0,
+        badge_threshold: float = NliModel.badge_threshold,
+    ):
         from indexer.onnx import make_session
 
-        self.tokenizer, self.max_length = model.tokenizer, model.max_length
-        self.temperature, self.badge_threshold = model.temperature, model.badge_threshold
-        self.name, self.path, self.quant = model.name, path, quant
+        self.tokenizer = PairTokenizer(base_dir, path.parent, max_length)
+        self.max_length, self.temperature, self.badge_threshold = max_length, temperature, badge_threshold
+        self.path, self.quant = path, quant
         self.session = make_session(path, threads)
 
     def predict(self, premises: list[str], hypotheses: list[str], batch_size: int = 16) -> np.ndarray:
@@ -154,12 +141,10 @@ class OnnxCrossEncoderNli(NliModel):
         out = np.zeros((len(premises), len(LABELS)), dtype=np.float32)
         if not premises:
             return out
-        ids = self.tokenizer(list(premises), list(hypotheses), truncation="longest_first", max_length=self.max_length)[
-            "input_ids"
-        ]
+        ids = self.tokenizer.pairs(list(premises), list(hypotheses))
+        # Similar lengths share a batch, as in torch: less padding, and masking keeps each result batch-independent.
         for index in length_batches([len(t) for t in ids], batch_size * 512, batch_size):
-            batch, mask = pad_batch([ids[i] for i in index], self.tokenizer.pad_token_id)
-            feed = {"input_ids": batch.numpy(), "attention_mask": mask.numpy().astype(np.int64)}
-            logits = self.session.run(["logits"], feed)[0]
+            input_ids, mask = pad_rows([ids[i] for i in index], self.tokenizer.pad_id)
+            logits = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
             out[index] = softmax(logits, self.temperature)
         return out

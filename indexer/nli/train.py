@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from indexer.nli.base import LABELS
-from indexer.nli.builtin import WEIGHTS_DIR, read_config, save_weights
+from indexer.nli.builtin import save_weights
 from indexer.nli.cache import LazyStates, encode_lower
 from indexer.nli.data import (
     XNLI_LANGUAGES,
@@ -34,6 +34,7 @@ from indexer.nli.data import (
 )
 from indexer.nli.fit import train_top
 from indexer.nli.model import FEATURE_PROMPT, TopLayers, load_lower, lower_digest
+from indexer.nli.shipped import WEIGHTS_DIR, read_config
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,10 @@ import pytest
 
 from indexer.errors import ModelUnavailableError
 from indexer.nli import BUILTIN, LABELS, load_nli
-from indexer.nli.builtin import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, load_builtin, read_config
+from indexer.nli.builtin import load_builtin
 from indexer.nli.data import NliPair, cross_language_pairs, read_xnli, split_by_group
 from indexer.nli.hub import label_order
+from indexer.nli.shipped import CONFIG_FILE, WEIGHTS_DIR, WEIGHTS_FILE, read_config
 
 EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "eval"
 needs_eval = pytest.mark.skipif(not (EVAL / "xnli-dev").is_dir(), reason="evaluation data not in ../shared/eval")
