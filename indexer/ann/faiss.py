@@ -130,7 +130,10 @@ class FaissIndex(VectorIndex):
 
     def save(self, path: Path) -> None:
         tmp = path.with_name(path.name + ".tmp")
-        faiss.write_index(self._ivf.index if self._ivf is not None else self._flat, str(tmp))
+        if self._ivf is not None:
+            self._ivf.write(str(tmp))
+        else:
+            faiss.write_index(self._flat, str(tmp))
         os.replace(tmp, path)
 
     def load(self, path: Path) -> None:

@@ -22,6 +22,12 @@ LISTS_PER_ROOT = 4
 #: Share of the lists visited per unfiltered query; chosen on real embeddings (BENCHMARKS.md, ANN section).
 PROBE_SHARE = 1 / 32
 MIN_PROBE = 16
+#: A filtered search scans this many times the unfiltered share of the allowed vectors: a query's nearest allowed
+#: vectors lie scattered over more lists than its nearest neighbours do (the German passages nearest a French
+#: question sit in lists led by German vectors on other topics). Chosen on real questions against exact search,
+#: for filters of the query's own and of other languages: recall rises with it, and so does the time of a balanced
+#: search, which runs one filtered search per language (see BENCHMARKS.md, query latency).
+FILTER_PROBE_FACTOR = 4
 #: Filters whose list counts and bitmap are kept (one per language, for balanced search, and a few more).
 FILTERS_KEPT = 64
 #: A filter allowing at most this many held ids is searched exactly, over their vectors.
@@ -72,10 +78,10 @@ class _Filter:
 class Ivf:
     """A FAISS IVF index (inner product, float16 vectors) holding chunk ids, with a sorted copy of ids and lists.
 
-    A filtered search scans about the same share of the *allowed* vectors as an unfiltered search scans of all:
-    it visits the lists nearest the query among those holding allowed ids, until they hold that share (at
-    least ``MIN_PROBE`` lists), with a bitmap selector so only allowed ids are compared. A filter that allows
-    few ids (``EXACT_FILTER``) is searched exactly over their vectors instead.
+    A filtered search scans ``FILTER_PROBE_FACTOR`` times the share of the *allowed* vectors that an unfiltered
+    search scans of all: it visits the lists nearest the query among those holding allowed ids, until they hold
+    that share (at least ``MIN_PROBE`` lists), with a bitmap selector so only allowed ids are compared. A filter
+    that allows few ids (``EXACT_FILTER``) is searched exactly over their vectors instead.
 
     Args:
         index: the trained FAISS IVF index (with a hashtable direct map, for deletes).
@@ -84,6 +90,8 @@ class Ivf:
 
     def __init__(self, index: Any, nprobe: int | None = None):
         self.index = index
+        if index.direct_map.type != faiss.DirectMap.Hashtable:  # saved without it (``write``)
+            index.set_direct_map_type(faiss.DirectMap.Hashtable)
         self.nprobe = nprobe or probe_count(index.nlist)
         self._float32 = index.invlists.code_size == 4 * index.d
         ids, lists = self._all_ids()
@@ -240,8 +248,7 @@ class Ivf:
 
     def _filtered(self, queries: np.ndarray, k: int, held: _Filter) -> tuple[np.ndarray, np.ndarray]:
         per_list = held.per_list
-        # The same share of the allowed vectors as an unfiltered search scans of all of them.
-        want = max(k, math.ceil(held.count * self.nprobe / self.index.nlist))
+        want = max(k, math.ceil(held.count * FILTER_PROBE_FACTOR * self.nprobe / self.index.nlist))
         selector = held.selector()
         scores = np.empty((len(queries), k), np.float32)
         found = np.empty((len(queries), k), np.int64)
@@ -258,6 +265,18 @@ class Ivf:
                                             faiss.swig_ptr(scores[row]), faiss.swig_ptr(found[row]), False, params,
                                             None)  # fmt: skip
         return scores, found
+
+    def write(self, path: str) -> None:
+        """Save the index without its id hashtable, which is rebuilt on load far faster than it is read back.
+
+        Args:
+            path: the file to write.
+        """
+        self.index.set_direct_map_type(faiss.DirectMap.NoMap)
+        try:
+            faiss.write_index(self.index, path)
+        finally:
+            self.index.set_direct_map_type(faiss.DirectMap.Hashtable)
 
     def count(self) -> int:
         """Vectors held."""
