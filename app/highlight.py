@@ -8,6 +8,8 @@ from functools import cache
 
 from stop_words import LANGUAGE_MAPPING, get_stop_words
 
+from indexer.store.keywords import TOKEN
+
 #: Scripts written without spaces between words: a run of them is matched piece by piece.
 _UNSPACED = re.compile(
     r"[\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
@@ -82,17 +84,7 @@ def highlight_spans(
 
 def _word_spans(text: str) -> list[tuple[int, int]]:
     """Runs of letters, digits and combining marks: unlike ``\\w+``, a Hindi or Thai vowel sign stays in its word."""
-    spans, start = [], None
-    for i, char in enumerate(text):
-        inside = char.isalnum() or unicodedata.category(char)[0] == "M"
-        if inside and start is None:
-            start = i
-        elif not inside and start is not None:
-            spans.append((start, i))
-            start = None
-    if start is not None:
-        spans.append((start, len(text)))
-    return spans
+    return [m.span() for m in TOKEN.finditer(text)]
 
 
 def match_share(
@@ -120,7 +112,7 @@ def match_share(
     if not units and not bigrams:
         return 0.0
     folded = text.casefold()
-    words = {folded[s:e] for s, e in _word_spans(folded)}
+    words = set(TOKEN.findall(folded))
     matched = len(counted & words) + sum(p in folded for p in bigrams)
     return matched / (len(units) + len(bigrams))
 

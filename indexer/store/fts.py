@@ -99,16 +99,16 @@ def _common_terms(conn: Connection, terms: tuple[tuple[str, ...], ...]) -> set[t
     """
     if not terms:
         return set()
-    conn.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_vocab "
-                      "USING fts5vocab(main, chunks_fts, row)"))
     # The largest chunk id stands for the chunk count (a count(*) would scan; deletes only make it larger).
     total = conn.execute(text("SELECT max(rowid) FROM chunks")).scalar() or 0
-    docs: dict[str, int] = {}
-    pieces = {w: _fts_tokens(w) for term in terms for w in term}
-    for token in {t for parts in pieces.values() for t in parts}:
-        docs[token] = int(conn.execute(text("SELECT doc FROM temp.chunks_fts_vocab WHERE term = :t"),
-                                       {"t": token}).scalar() or 0)
     limit = max(COMMON_MIN, COMMON_SHARE * total)
+    pieces = {w: _fts_tokens(w) for term in terms for w in term}
+    # Each token's chunks are counted only up to the limit: an exact count (fts5vocab) reads a frequent
+    # token's whole doclist, which took most of the time of a Thai or Chinese query.
+    count = text("SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH :q LIMIT :n)")
+    tokens = {t for parts in pieces.values() for t in parts}
+    docs = {t: int(conn.execute(count, {"q": '"' + t.replace('"', '""') + '"', "n": int(limit) + 1}).scalar())
+            for t in tokens}
     # A token the index never holds makes the term match nothing (cheap); otherwise the term costs what its
     # rarest token costs.
     return {term for term in terms if min((docs[t] for w in term for t in pieces[w] if docs[t]), default=0) > limit}
