@@ -62,7 +62,8 @@ def ensure_nli_onnx(cache_dir: Path, weights_dir: Path, base_dir: Path, quant: s
         raise ValueError(f"unknown NLI quantisation {quant!r}; choose one of {', '.join(QUANTS)}")
     folder = nli_onnx_dir(Path(weights_dir) / WEIGHTS_FILE, cache_dir)
     fp32, scheme = folder / "nli.onnx", int8_scheme_for_cpu()
-    target = fp32 if quant == "fp32" else folder / f"nli.int8-{scheme}.onnx"
+    # The int8 graph keeps its weights in a file beside it, which ONNX Runtime maps (see ``quantize_int8``).
+    target = fp32 if quant == "fp32" else folder / f"nli.int8-{scheme}.mapped.onnx"
     if target.is_file():
         return target
     if not fp32.is_file():
@@ -72,7 +73,7 @@ def ensure_nli_onnx(cache_dir: Path, weights_dir: Path, base_dir: Path, quant: s
         logger.info("Exporting the NLI model to ONNX (one time)")
         export_nli(load_builtin(cache_dir, weights_dir, base_dir), fp32)
     if target != fp32:
-        quantize_int8(fp32, target, scheme)
+        quantize_int8(fp32, target, scheme, external_data=True)
     return target
 
 

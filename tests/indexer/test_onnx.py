@@ -337,3 +337,20 @@ def test_real_onnx_embedder_starts_without_torch(real_model_dir: Path, real_onnx
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_int8_weights_can_live_beside_the_graph(tiny_model_dir: Path, tiny_onnx_cache: Path, tmp_path: Path) -> None:
+    # The NLI graph keeps its weights in a mapped file: the same model, a graph file of a few kilobytes.
+    fp32 = ensure_onnx_model(tiny_model_dir, tiny_onnx_cache, "fp32").path
+    inline = quantize_int8(fp32, tmp_path / "inline.onnx")
+    mapped = quantize_int8(fp32, tmp_path / "mapped.onnx", external_data=True)
+    data = tmp_path / "mapped.onnx.data"
+    assert data.stat().st_size > 10 * mapped.stat().st_size
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inline.onnx", "mapped.onnx", "mapped.onnx.data"]
+    ids = np.array([[0, 5, 6, 7, 2]], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+    a, b = (make_session(p, threads=1) for p in (inline, mapped))
+    names = {i.name for i in a.get_inputs()}
+    feed = {k: v for k, v in feed.items() if k in names} | ({"token_type_ids": np.zeros_like(ids)}
+                                                             if "token_type_ids" in names else {})
+    np.testing.assert_array_equal(a.run(None, feed)[0], b.run(None, feed)[0])
