@@ -149,7 +149,7 @@ class Indexer:
         """
         meta = self.store.get_meta()
         emb = self.embedder
-        if "fingerprint" not in meta or self.store.counts()["chunks"] == 0:
+        if "fingerprint" not in meta or not self.store.has_chunks():
             self.store.set_meta({"model": emb.model_id, "fingerprint": emb.fingerprint, "dim": str(emb.dim),
                                  "normalised": "true", "index_type": self.settings.ann_backend,
                                  "embed_backend": emb.backend_label})

@@ -148,7 +148,7 @@ class Retriever:
         last = max((int(p.ids[-1]) for p in profiles.values() if len(p.ids)), default=-1)
         added = self.store.language_ids(after=last)
         held = sum(len(p.ids) for p in profiles.values()) + sum(len(ids) for ids in added.values())
-        if not added or held != self.store.counts()["chunks"]:
+        if not added or held != self.store.chunk_count():
             return None  # deletes (or a change that added nothing, such as new embeddings): profile afresh
         empty = np.empty(0, np.int64)
         ids = {lang: np.concatenate([profiles[lang].ids if lang in profiles else empty, added.get(lang, empty)])

@@ -77,7 +77,7 @@ def migrate_vectors(indexer: Indexer, backend: str, **settings: Any) -> VectorMi
     with indexer.lock:
         source = indexer.vectors
         with source.lock:
-            stored, source_count = indexer.store.counts()["chunks"], source.index.count()
+            stored, source_count = indexer.store.chunk_count(), source.index.count()
             moved = VectorCache(indexer.store, current.home_path, backend, source.dim, options)
             try:
                 moved.rebuild()

@@ -104,7 +104,7 @@ class VectorCache:
     def _catch_up(self, current: int, full: bool = False) -> None:
         # Chunk ids only grow: new chunks are those above the largest id held; count tells whether any went.
         added = self._add(self.store.iter_vectors(after=self._max_id))
-        if full or self.index.count() != self.store.counts()["chunks"]:
+        if full or self.index.count() != self.store.chunk_count():
             stored, held = self.store.chunk_ids(), self.index.ids()
             gone = np.setdiff1d(held, stored)
             if len(gone):
@@ -127,7 +127,7 @@ class VectorCache:
         """Rebuild the index from the embeddings stored in the database and save it."""
         with self.lock:
             generation = self.store.generation()
-            count = self.store.counts()["chunks"]
+            count = self.store.chunk_count()
             self.index.index_batches(count, self._checked_batches)
             self.rebuilds += 1
             logger.info("rebuilt the vector index from %d stored embeddings", self.index.count())

@@ -432,6 +432,16 @@ class SqlStore:
             rows = s.scalars(select(IngestErrorRow).order_by(IngestErrorRow.id.desc()).limit(limit)).all()
             return [IngestErrorInfo(r.file_name, r.collection, r.stage, r.message, r.created_at) for r in rows]
 
+    def chunk_count(self) -> int:
+        """Number of chunks (one count: ``counts`` scans four tables)."""
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(ChunkRow)) or 0)
+
+    def has_chunks(self) -> bool:
+        """Whether any chunk is stored, without counting them."""
+        with self.session() as s:
+            return s.scalar(select(ChunkRow.id).limit(1)) is not None
+
     def counts(self) -> dict[str, int]:
         """Numbers of collections, documents, chunks and recorded errors."""
         with self.session() as s:
