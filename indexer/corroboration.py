@@ -25,6 +25,9 @@ LINK_Z = 4.0
 #: Weight of each linked version's calibrated score in its partner's group score (0.3 to 1.0 tried; 0.5 lets
 #: corroboration decide between close passages without burying a clearly better lone one).
 PARTNER_WEIGHT = 0.5
+#: Most passages the lead puts first: itself and three versions (on the calibration seed, a wrong lead with all
+#: eleven of its versions pushed the right paragraph out of the top ten; four keep the versions' gain).
+LEAD_SIZE = 4
 
 
 def cross_scores(vectors: np.ndarray, languages: np.ndarray, profiles: dict[str, LanguageProfile]) -> np.ndarray:
@@ -92,9 +95,9 @@ def lead(
         first: the plain search's top hit: it heads the group when it belongs to it.
 
     Returns:
-        The lead passage and its versions (best calibrated score first), or [] when the best-scoring passage
-        has no linked version (one language, nothing corroborated) or is not relevant: the balanced order then
-        stands as it is.
+        The lead passage and its versions (best calibrated score first, at most ``LEAD_SIZE``), or [] when the
+        best-scoring passage has no linked version (one language, nothing corroborated) or is not relevant: the
+        balanced order then stands as it is.
     """
     pool = [h for hits in by_language.values() for h in hits[:POOL_PER_LANGUAGE] if np.isfinite(h.z)]
     if len({h.language for h in pool}) < 2:
@@ -110,4 +113,4 @@ def lead(
     members = sorted([best, *np.flatnonzero(linked[best]).tolist()], key=lambda i: -zs[i])
     # Results read top-down from the plain top hit when it is one of the versions.
     members.sort(key=lambda i: pool[i].chunk_id != first)
-    return [pool[i] for i in members]
+    return [pool[i] for i in members[:LEAD_SIZE]]

@@ -106,3 +106,15 @@ def test_an_irrelevant_group_does_not_lead() -> None:
         "de": [p.hit(11, "de", 2.0, p.near(answer, 0.1))],
     }
     assert corroboration.lead(by_language, 4.0, p.vectors_of, _profiles("en", "de"), first=1) == []
+
+
+def test_a_lead_puts_at_most_lead_size_passages_first() -> None:
+    # Twelve versions of one paragraph: the lead and three of them come first, the rest keep the balanced order,
+    # so a wrong lead cannot fill the whole first page with one paragraph.
+    p = Passages()
+    answer = p.random()
+    langs = [f"l{n}" for n in range(12)]
+    by_language = {lang: [p.hit(10 * n + 1, lang, 5.0 + n / 10, p.near(answer, 0.1))] for n, lang in enumerate(langs)}
+    lead = corroboration.lead(by_language, 4.0, p.vectors_of, _profiles(*langs))
+    assert len(lead) == corroboration.LEAD_SIZE
+    assert [h.chunk_id for h in lead] == [111, 101, 91, 81]  # best calibrated scores first
