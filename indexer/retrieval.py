@@ -4,6 +4,9 @@ Raw cosines are not comparable across languages (a query scores passages in its 
 relevance is judged on a calibrated score: the z-score of a passage's cosine against the distribution of its
 language's cosines for the same query. One notion of relevance serves the balanced order, the feedback and the
 language facets in every mode.
+
+The balanced order opens with the best-corroborated passage and its versions in other languages
+(``corroboration.lead``), then interleaves every language's relevant passages.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from indexer import corroboration
 from indexer.ann.base import positions_in
 
 #: Reciprocal rank fusion constant (the usual 60).
@@ -255,7 +259,9 @@ def count_relevant(hits: list[Hit], floor: float) -> dict[str, int]:
     return out
 
 
-def balanced(by_language: dict[str, list[Hit]], floor: float, k: int, first: int | None = None) -> list[Hit]:
+def balanced(
+    by_language: dict[str, list[Hit]], floor: float, k: int, first: int | None = None, lead: list[Hit] | None = None
+) -> list[Hit]:
     """Language-balanced order: relevant passages of every language interleaved, then the rest.
 
     Round r holds every language's r-th best passage, ordered by calibrated score; the passages above ``floor``
@@ -266,6 +272,7 @@ def balanced(by_language: dict[str, list[Hit]], floor: float, k: int, first: int
         floor: the relevance floor (``relevance_floor``).
         k: results wanted.
         first: the plain search's top hit: it stays first when relevant and within ``FIRST_MARGIN`` of the best.
+        lead: passages that head the order, as given (``corroboration.lead``); the rest follow interleaved.
 
     Returns:
         The ranked passages.
@@ -281,6 +288,9 @@ def balanced(by_language: dict[str, list[Hit]], floor: float, k: int, first: int
     top = next((n for n, h in enumerate(out) if h.chunk_id == first), None)
     if top and out[top].z >= max(floor, out[0].z - FIRST_MARGIN):
         out.insert(0, out.pop(top))
+    if lead:
+        heads = {h.chunk_id for h in lead}
+        out = list(lead) + [h for h in out if h.chunk_id not in heads]
     return out[:k]
 
 
@@ -339,5 +349,7 @@ def dense(
     facets = count_relevant(around, floor)
     if not balance:
         return [(h.chunk_id, h.score) for h in found[:k]], facets
-    ranked = balanced(per_language(index, moved, profiles, allowed, max(k, PER_LANGUAGE)), floor, k, found[0].chunk_id)
+    by_language = per_language(index, moved, profiles, allowed, max(k, PER_LANGUAGE))
+    lead = corroboration.lead(by_language, floor, vectors_of, profiles, found[0].chunk_id)
+    ranked = balanced(by_language, floor, k, found[0].chunk_id, lead)
     return [(h.chunk_id, h.score) for h in ranked], facets
