@@ -124,6 +124,7 @@ def _one_size(ctx: Context, n: int, real: tuple[np.ndarray, np.ndarray], texts: 
     out["disk_mb"] = {"sqlite": file_mb(*(home / f"babelsearch.db{s}" for s in ("", "-wal", "-shm"))),
                       "faiss": file_mb(*home.glob("vectors.*"))}
     out["cold_start"] = _child(ctx, "cold", home, queries, n_queries, warm)
+    out["started"] = _child(ctx, "started", home, queries, n_queries, warm)
     shutil.rmtree(home, ignore_errors=True)
     out["baseline"] = _baseline(ctx, vectors, texts, queries[:n_queries], warm)
     del vectors
