@@ -41,15 +41,16 @@ def cross_scores(vectors: np.ndarray, languages: np.ndarray, profiles: dict[str,
     Returns:
         ``z[i, j]``: the cosine of i and j as a z-score of j's language distribution for query i.
     """
-    vectors = vectors.astype(np.float64)
+    vectors = vectors.astype(np.float32)
     cosines = vectors @ vectors.T
     z = np.empty_like(cosines)
     for lang in set(languages.tolist()):
         cols = languages == lang
         profile = profiles[lang]
         # Per query row, the same mean and spread as LanguageProfile.calibrate, for all rows at once.
-        std = np.sqrt(np.maximum(((vectors @ profile.cov) * vectors).sum(axis=1), 1e-12))
-        z[:, cols] = (cosines[:, cols] - (vectors @ profile.mean)[:, None]) / std[:, None]
+        cov, mean = profile.cov.astype(np.float32), profile.mean.astype(np.float32)
+        std = np.sqrt(np.maximum(((vectors @ cov) * vectors).sum(axis=1), 1e-12))
+        z[:, cols] = (cosines[:, cols] - (vectors @ mean)[:, None]) / std[:, None]
     return z
 
 
@@ -102,7 +103,7 @@ def lead(
     pool = [h for hits in by_language.values() for h in hits[:POOL_PER_LANGUAGE] if np.isfinite(h.z)]
     if len({h.language for h in pool}) < 2:
         return []
-    vectors = vectors_of([h.chunk_id for h in pool]).astype(np.float64)
+    vectors = vectors_of([h.chunk_id for h in pool]).astype(np.float32)
     languages = np.array([h.language for h in pool])
     linked = links(vectors @ vectors.T, languages, cross_scores(vectors, languages, profiles))
     zs = np.array([h.z for h in pool])

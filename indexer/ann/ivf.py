@@ -98,6 +98,7 @@ class Ivf:
         order = np.argsort(ids, kind="stable")
         self._ids, self._lists = ids[order], lists[order]
         self._filters: dict[int, _Filter] = {}
+        self._last_ranking: tuple[bytes, np.ndarray] | None = None
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, nprobe: int | None = None, seed: int = 0) -> Ivf:
@@ -252,8 +253,7 @@ class Ivf:
         selector = held.selector()
         scores = np.empty((len(queries), k), np.float32)
         found = np.empty((len(queries), k), np.int64)
-        # Every list, nearest first (FAISS ranks them: a NumPy product here would wait on FAISS's idle threads).
-        _, ranked = self.index.quantizer.search(np.ascontiguousarray(queries, dtype=np.float32), self.index.nlist)
+        ranked = self._ranked_lists(np.ascontiguousarray(queries, dtype=np.float32))
         for row, query in enumerate(queries):
             order = ranked[row][per_list[ranked[row]] > 0]
             visit = max(min(MIN_PROBE, len(order)), int(np.searchsorted(np.cumsum(per_list[order]), want)) + 1)
@@ -277,6 +277,14 @@ class Ivf:
             faiss.write_index(self.index, path)
         finally:
             self.index.set_direct_map_type(faiss.DirectMap.Hashtable)
+
+    def _ranked_lists(self, queries: np.ndarray) -> np.ndarray:
+        # Every list, nearest first (FAISS ranks them: a NumPy product here would wait on FAISS's idle threads).
+        # Balanced search asks again with the same query for each language: the last ranking is kept.
+        key = queries.tobytes()
+        if self._last_ranking is None or self._last_ranking[0] != key:
+            self._last_ranking = (key, self.index.quantizer.search(queries, self.index.nlist)[1])
+        return self._last_ranking[1]
 
     def count(self) -> int:
         """Vectors held."""
