@@ -58,6 +58,33 @@ def probe_count(nlist: int) -> int:
     return min(nlist, max(MIN_PROBE, round(nlist * PROBE_SHARE)))
 
 
+def _compact(index: Any) -> None:
+    """Copy each inverted list into storage of its exact size and hand the slack back to the OS.
+
+    Lists filled batch by batch grow by doubling, so up to half their memory is unused capacity; copied one
+    list at a time, the index never needs room for two copies of its vectors.
+    """
+    old, code_size = index.invlists, index.invlists.code_size
+    exact = faiss.ArrayInvertedLists(index.nlist, code_size)
+    for lst in range(index.nlist):
+        size = old.list_size(lst)
+        if size:
+            exact.add_entries(lst, size, old.get_ids(lst), old.get_codes(lst))
+            old.resize(lst, 0)
+    exact.this.disown()  # the index owns it from here on
+    index.replace_invlists(exact, True)
+    _trim()
+
+
+def _trim() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the freed memory is reused by the process, not returned
+        pass
+
+
 class _Filter:
     """A filter's held ids (sorted), how many fall in each list, and a FAISS bitmap selector of them."""
 
@@ -148,6 +175,7 @@ class Ivf:
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
         for ids, vectors in batches():
             index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, np.int64))
+        _compact(index)
         return cls(index, nprobe)
 
     def describe(self) -> dict[str, Any]:
