@@ -61,16 +61,15 @@ def probe_count(nlist: int) -> int:
 def _compact(index: Any) -> None:
     """Copy each inverted list into storage of its exact size and hand the slack back to the OS.
 
-    Lists filled batch by batch grow by doubling, so up to half their memory is unused capacity; copied one
-    list at a time, the index never needs room for two copies of its vectors.
+    Lists filled batch by batch grow by doubling, so up to half their memory is unused capacity. The old lists
+    are freed only when the copy replaces them, so the build briefly holds both.
     """
-    old, code_size = index.invlists, index.invlists.code_size
-    exact = faiss.ArrayInvertedLists(index.nlist, code_size)
+    old = index.invlists
+    exact = faiss.ArrayInvertedLists(index.nlist, old.code_size)
     for lst in range(index.nlist):
         size = old.list_size(lst)
         if size:
             exact.add_entries(lst, size, old.get_ids(lst), old.get_codes(lst))
-            old.resize(lst, 0)
     exact.this.disown()  # the index owns it from here on
     index.replace_invlists(exact, True)
     _trim()
