@@ -55,10 +55,13 @@ def _choose_collection(names: list[str]) -> str:
     if choice is not None:
         return choice
     name = st.text_input("New collection name", key="new_collection", placeholder="e.g. field-reports").strip()
+    # One slot whatever it holds: the uploader below keeps its place in the page, so the rerun that commits the
+    # name does not remount it and drop files that are still uploading.
+    hint = st.empty()
     if name in names:
-        st.info("That collection exists already: the files will be added to it.")
+        hint.info("That collection exists already: the files will be added to it.")
     elif not name:
-        st.caption("Name the new collection to enable ingest.")
+        hint.caption("Name the new collection to enable ingest.")
     return name
 
 

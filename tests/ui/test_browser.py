@@ -153,6 +153,16 @@ def _goto(page, title: str) -> None:
     page.get_by_role("heading", name=title, level=1).wait_for()
 
 
+def _wait_idle(page, timeout_ms: float = 2 * WAIT_MS) -> None:
+    """Wait until the app's script has finished its run (a widget changed mid-run can be replaced and lose input).
+
+    A run an action has just asked for may not have started yet: give it a moment first, and a moment after.
+    """
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout_ms)
+    page.wait_for_timeout(200)
+
+
 def _shot(page, name: str, height: int = 800) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1280, "height": height})
@@ -254,6 +264,8 @@ def test_upload_search_open_and_browse(page, files: list[Path]) -> None:
     _goto(page, "Upload")
     page.get_by_label("New collection name").fill("field-reports")
     page.get_by_label("New collection name").press("Enter")
+    page.get_by_text("Name the new collection to enable ingest.").wait_for(state="detached")  # the name is in
+    _wait_idle(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files([str(p) for p in files])
     page.get_by_text("scan.pdf").first.wait_for()
     page.get_by_role("button", name="Ingest").click()

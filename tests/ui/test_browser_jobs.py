@@ -15,7 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, _free_port, _goto, _require_browser, _table_rows, _wait_healthy
+from test_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    _free_port,
+    _goto,
+    _require_browser,
+    _table_rows,
+    _wait_healthy,
+    _wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -95,16 +105,6 @@ def _search(page, query: str, timeout_s: float = WAIT_MS / 1000) -> float:
         page.wait_for_timeout(50)
     page.screenshot(path=str(Path(os.environ.get("PYTEST_SHOT_DIR", "/tmp")) / "search-timeout.png"), full_page=True)
     raise AssertionError(f"no results for {query!r} in {timeout_s:.0f} s")
-
-
-def _wait_idle(page, timeout_ms: float = WAIT_MS) -> None:
-    """Wait until the app's script has finished its run (a widget changed mid-run can be replaced and lose input).
-
-    A run an action has just asked for may not have started yet: give it a moment first, and a moment after.
-    """
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout_ms)
-    page.wait_for_timeout(200)
 
 
 def _attach(page, files: list[Path], collection: str) -> None:

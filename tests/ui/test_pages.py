@@ -131,6 +131,20 @@ def test_upload_enqueues_a_job_and_shows_its_report(open_page: Callable[..., App
     assert [u.key for u in at.file_uploader] == ["upload_files_1"]
 
 
+def test_naming_a_new_collection_keeps_the_uploader_in_its_place(open_page: Callable[..., AppTest]) -> None:
+    # The rerun that commits the typed name must not move the uploader: a widget that changes place is remounted in
+    # the browser, and files still uploading are dropped.
+    def uploader_place(at: AppTest) -> list[int]:
+        return [i for i, node in at.main.children.items() if getattr(node, "type", "") == "file_uploader"]
+
+    at = open_page("upload", FakeService(empty=True))
+    before = uploader_place(at)
+    assert "Name the new collection to enable ingest." in [str(c.value) for c in at.caption]
+    at.text_input(key="new_collection").input("field-reports").run()
+    assert not at.exception and "Name the new collection to enable ingest." not in [str(c.value) for c in at.caption]
+    assert before and uploader_place(at) == before
+
+
 def test_jobs_page_lists_every_job_and_cancels_a_running_one(
     open_page: Callable[..., AppTest], fake: FakeService
 ) -> None:
