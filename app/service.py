@@ -77,8 +77,9 @@ class SearchService:
         """
         self.load_models()
         with self.lock:
-            self.indexer.vectors
+            vectors = self.indexer.vectors
         self.retriever.profiles()
+        vectors.warm()
 
     def search(self, query: str, k: int = 10, collections: list[str] | None = None,
                languages: list[str] | None = None, mimes: list[str] | None = None, *, balanced: bool = False,

@@ -48,7 +48,7 @@ class VectorCache:
         self.rebuilds = 0
         self.catch_ups = 0
         self._loaded = False
-        self._max_id = -1
+        self._max_id: int | None = -1
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Nearest stored vectors of each query (see ``VectorIndex.search``), as of the last sync.
@@ -61,6 +61,12 @@ class VectorCache:
     def count(self) -> int:
         """Vectors in the index."""
         return self.index.count()
+
+    def warm(self) -> None:
+        """Read the index ahead (searches go on meanwhile), then build what filtered searches and writes use."""
+        self.index.warm()
+        with self.lock:
+            self.index.prepare()
 
     def vectors_of(self, ids: list[int] | np.ndarray) -> np.ndarray:
         """The stored (float32) vectors of some chunks, in the order of ``ids``, read from the store.
@@ -83,7 +89,8 @@ class VectorCache:
                 if not self._load_file():
                     self.rebuild()
                     return
-                self._catch_up(current, full=self.generation != current)
+                if self.generation != current:  # a file saved at the database's generation needs nothing
+                    self._catch_up(current, full=True)
                 return
             self._catch_up(current)
 
@@ -97,12 +104,14 @@ class VectorCache:
             logger.warning("vector index unreadable, rebuilding from the database: %s", e)
             return False
         self._loaded = True
-        self._max_id = self.index.max_id()
+        self._max_id = None  # listing every id of a large index is slow: asked for when catching up
         self.generation = int(saved.get("generation", -1))
         return True
 
     def _catch_up(self, current: int, full: bool = False) -> None:
         # Chunk ids only grow: new chunks are those above the largest id held; count tells whether any went.
+        if self._max_id is None:
+            self._max_id = self.index.max_id()
         added = self._add(self.store.iter_vectors(after=self._max_id))
         if full or self.index.count() != self.store.chunk_count():
             stored, held = self.store.chunk_ids(), self.index.ids()
@@ -157,7 +166,8 @@ class VectorCache:
                 self.index.delete(remove)
             if add is not None and len(add[0]):
                 self.index.upsert(*add)
-                self._max_id = max(self._max_id, int(np.max(add[0])))
+                if self._max_id is not None:
+                    self._max_id = max(self._max_id, int(np.max(add[0])))
             # Someone else wrote too: the next sync compares ids with the database (no rebuild).
             self.generation = before + 1 if in_step else -1
 

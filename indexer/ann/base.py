@@ -117,6 +117,15 @@ class VectorIndex(ABC):
     def close(self) -> None:
         """Release resources (default: nothing to do)."""
 
+    def warm(self) -> None:
+        """Read ahead what searches will touch, so that the first ones do not wait on the disk (default: nothing).
+
+        It runs beside searches and writes (the UI calls it in the background at start-up), so it changes nothing.
+        """
+
+    def prepare(self) -> None:
+        """Build now what the first filtered search or write would build (default: nothing); called under a lock."""
+
     def structure(self) -> dict[str, Any]:
         """How the vectors are searched now, for the index metadata (default: exhaustively)."""
         return {"type": "exact"}

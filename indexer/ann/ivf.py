@@ -32,6 +32,8 @@ FILTER_PROBE_FACTOR = 4
 FILTERS_KEPT = 64
 #: A filter allowing at most this many held ids is searched exactly, over their vectors.
 EXACT_FILTER = 4096
+#: Bytes read at a time when a mapped index file is read ahead (``Ivf.warm``).
+WARM_READ = 8 << 20
 
 
 def list_count(n: int) -> int:
@@ -109,22 +111,69 @@ class Ivf:
     that share (at least ``MIN_PROBE`` lists), with a bitmap selector so only allowed ids are compared. A filter
     that allows few ids (``EXACT_FILTER``) is searched exactly over their vectors instead.
 
+    An index read from its file (``read``) maps the file instead of reading it: a new process answers its first
+    query after reading the lists that query visits, not all of them. Its lists are then views of the file, which
+    FAISS cannot change (it aborts the process): the first write copies them into memory (``_writable``). What
+    only some operations need is made on first use: the sorted id -> list copy (filters, writes) and FAISS's id
+    hashtable (deletes, exact filtered search).
+
     Args:
-        index: the trained FAISS IVF index (with a hashtable direct map, for deletes).
+        index: the trained FAISS IVF index.
         nprobe: lists visited per unfiltered query (None: ``probe_count``).
+        mapped: the index's lists are views of a mapped file (``read``).
     """
 
-    def __init__(self, index: Any, nprobe: int | None = None):
+    def __init__(self, index: Any, nprobe: int | None = None, mapped: bool = False):
         self.index = index
-        if index.direct_map.type != faiss.DirectMap.Hashtable:  # saved without it (``write``)
-            index.set_direct_map_type(faiss.DirectMap.Hashtable)
         self.nprobe = nprobe or probe_count(index.nlist)
         self._float32 = index.invlists.code_size == 4 * index.d
-        ids, lists = self._all_ids()
-        order = np.argsort(ids, kind="stable")
-        self._ids, self._lists = ids[order], lists[order]
+        self._mapped = mapped
+        self._path = ""  # the mapped file (``read``)
+        self._map: tuple[np.ndarray, np.ndarray] | None = None  # held ids, sorted, and the list of each
         self._filters: dict[int, _Filter] = {}
         self._last_ranking: tuple[bytes, np.ndarray] | None = None
+
+    @classmethod
+    def read(cls, path: str, nprobe: int | None = None) -> Ivf:
+        """Open an index written by ``write``, its file mapped into memory rather than read.
+
+        Args:
+            path: the file.
+            nprobe: lists visited per unfiltered query (None: ``probe_count``).
+
+        Returns:
+            The index.
+
+        Raises:
+            RuntimeError: FAISS cannot read the file.
+            TypeError: the file holds another kind of FAISS index.
+        """
+        index = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
+        if not isinstance(index, faiss.IndexIVF):
+            raise TypeError(f"not an IVF index: {type(index).__name__}")
+        ivf = cls(index, nprobe, mapped=True)
+        ivf._path = path
+        return ivf
+
+    def warm(self) -> None:
+        """Read the mapped file once through, into the OS page cache; changes nothing (runs beside searches).
+
+        Each new query of a process whose file is not cached otherwise waits on the disk for the lists it visits.
+        """
+        if not (self._mapped and self._path):
+            return
+        try:
+            with open(self._path, "rb", buffering=0) as f:
+                buffer = bytearray(WARM_READ)
+                while f.readinto(buffer):
+                    pass
+        except OSError:  # replaced meanwhile: the mapping still holds the old file, read on demand
+            pass
+
+    def prepare(self) -> None:
+        """Make the id -> list copy and FAISS's id hashtable now (filtered searches and writes need them)."""
+        self._id_lists()
+        self._direct_map()
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, nprobe: int | None = None, seed: int = 0) -> Ivf:
@@ -170,8 +219,6 @@ class Ivf:
         index.by_residual = False  # each vector's own float16 form, not its offset from the list centre
         index.train(np.ascontiguousarray(np.concatenate(sample)))
         del sample
-        # A hashtable direct map lets remove_ids and reconstruct find a chunk id's list.
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)
         for ids, vectors in batches():
             index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, np.int64))
         _compact(index)
@@ -196,15 +243,17 @@ class Ivf:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         # The lists FAISS files them under, assigned here so the id -> list copy agrees with the index.
+        held_ids, held_lists = self._id_lists()
+        self._writable()
         self._filters.clear()
         lists = self.index.quantizer.assign(vectors, 1).reshape(-1)
         self.index.add_core(len(ids), faiss.swig_ptr(vectors), faiss.swig_ptr(ids), faiss.swig_ptr(lists))
-        if len(self._ids) and len(ids) and ids.min() > self._ids[-1] and np.all(np.diff(ids) > 0):
-            self._ids, self._lists = np.concatenate([self._ids, ids]), np.concatenate([self._lists, lists])
+        if len(held_ids) and len(ids) and ids.min() > held_ids[-1] and np.all(np.diff(ids) > 0):
+            self._map = np.concatenate([held_ids, ids]), np.concatenate([held_lists, lists])
             return
-        merged_ids, merged_lists = np.concatenate([self._ids, ids]), np.concatenate([self._lists, lists])
+        merged_ids, merged_lists = np.concatenate([held_ids, ids]), np.concatenate([held_lists, lists])
         order = np.argsort(merged_ids, kind="stable")
-        self._ids, self._lists = merged_ids[order], merged_lists[order]
+        self._map = merged_ids[order], merged_lists[order]
 
     def delete(self, ids: np.ndarray) -> np.ndarray:
         """Remove the held ones of ``ids``; returns them, sorted.
@@ -217,11 +266,14 @@ class Ivf:
         """
         present = np.unique(ids[self._holds(ids)])
         if len(present):
+            self._writable()
             self._filters.clear()
             # With a hashtable direct map FAISS removes by an id array (each id's list is known).
+            self._direct_map()
             self.index.remove_ids(faiss.IDSelectorArray(present))
-            keep = ~np.isin(self._ids, present, assume_unique=True)
-            self._ids, self._lists = self._ids[keep], self._lists[keep]
+            held_ids, held_lists = self._id_lists()
+            keep = ~np.isin(held_ids, present, assume_unique=True)
+            self._map = held_ids[keep], held_lists[keep]
         return present
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -252,12 +304,13 @@ class Ivf:
         hit = self._filters.get(key)
         if hit is not None and hit.source is allowed:
             return hit
-        pos = positions_in(self._ids, allowed)
+        held_ids, held_lists = self._id_lists()
+        pos = positions_in(held_ids, allowed)
         pos = pos[pos >= 0]
         if len(pos) > 1 and not np.all(pos[1:] > pos[:-1]):
             pos = np.sort(pos)
             pos = pos[np.concatenate(([True], pos[1:] != pos[:-1]))]
-        held = _Filter(allowed, self._ids[pos], np.bincount(self._lists[pos], minlength=self.index.nlist))
+        held = _Filter(allowed, held_ids[pos], np.bincount(held_lists[pos], minlength=self.index.nlist))
         if len(self._filters) >= FILTERS_KEPT:
             self._filters.pop(next(iter(self._filters)))
         self._filters[key] = held
@@ -268,6 +321,7 @@ class Ivf:
         found = np.full((len(queries), k), -1, np.int64)
         if not len(ids):
             return scores, found
+        self._direct_map()
         sims = queries @ self.index.reconstruct_batch(ids).T
         top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         scores[:, : top.shape[1]] = np.take_along_axis(sims, top, axis=1)
@@ -294,16 +348,35 @@ class Ivf:
         return scores, found
 
     def write(self, path: str) -> None:
-        """Save the index without its id hashtable, which is rebuilt on load far faster than it is read back.
+        """Save the index without its id hashtable, which is rebuilt when needed far faster than it is read back.
 
         Args:
-            path: the file to write.
+            path: the file to write (a new file: a mapped index may be reading the old one, which is replaced).
         """
+        kind = self.index.direct_map.type
         self.index.set_direct_map_type(faiss.DirectMap.NoMap)
         try:
             faiss.write_index(self.index, path)
         finally:
+            self.index.set_direct_map_type(kind)
+
+    def _direct_map(self) -> None:
+        # A hashtable direct map lets remove_ids and reconstruct find a chunk id's list.
+        if self.index.direct_map.type != faiss.DirectMap.Hashtable:
             self.index.set_direct_map_type(faiss.DirectMap.Hashtable)
+
+    def _writable(self) -> None:
+        # FAISS aborts the process on a change to lists that are views of a mapped file: copy them first.
+        if self._mapped:
+            _compact(self.index)
+            self._mapped = False
+
+    def _id_lists(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._map is None:
+            ids, lists = self._all_ids()
+            order = np.argsort(ids, kind="stable")
+            self._map = ids[order], lists[order]
+        return self._map
 
     def _ranked_lists(self, queries: np.ndarray) -> np.ndarray:
         # Every list, nearest first (FAISS ranks them: a NumPy product here would wait on FAISS's idle threads).
@@ -319,7 +392,7 @@ class Ivf:
 
     def ids(self) -> np.ndarray:
         """Held ids, sorted."""
-        return self._ids.copy()
+        return self._id_lists()[0].copy()
 
     def all(self) -> tuple[np.ndarray, np.ndarray]:
         """Every (id, vector) held, read from the inverted lists (for a rebuild)."""
@@ -348,4 +421,4 @@ class Ivf:
         return np.concatenate(ids), np.concatenate(lists)
 
     def _holds(self, ids: np.ndarray) -> np.ndarray:
-        return positions_in(self._ids, ids) >= 0
+        return positions_in(self._id_lists()[0], ids) >= 0

@@ -104,6 +104,43 @@ def test_delete_upsert_save_and_load_keep_the_ivf(data, tmp_path: Path) -> None:
         assert 7 not in held.search(vectors[:1], 5)[1]
 
 
+def test_a_loaded_ivf_maps_its_file_and_copies_the_lists_on_its_first_write(data, tmp_path: Path) -> None:
+    ids, vectors = data
+    path = tmp_path / "v.faiss"
+    written = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    written.index(ids, vectors)
+    written.save(path)
+    queries = _clustered(5, 8)
+    loaded = {}
+    for write in ("upsert", "delete", "none"):
+        loaded[write] = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+        loaded[write].load(path)
+        assert loaded[write]._ivf._mapped
+        np.testing.assert_array_equal(loaded[write].search(queries, 10)[1], written.search(queries, 10)[1])
+    # Warming reads the file ahead and builds the id copy and hashtable, and still copies no list into memory.
+    loaded["none"].warm()
+    loaded["none"].prepare()
+    import faiss
+
+    ivf = loaded["none"]._ivf
+    assert ivf._mapped and ivf._map is not None and ivf.index.direct_map.type == faiss.DirectMap.Hashtable
+    # Each kind of write works on the mapped index (FAISS would abort the process on a change to a mapped list).
+    loaded["upsert"].upsert(np.array([5, 90_000]), vectors[:2])
+    loaded["delete"].delete(ids[:2])
+    assert not loaded["upsert"]._ivf._mapped and not loaded["delete"]._ivf._mapped
+    assert 90_000 not in ids and np.isin([5, 90_000], loaded["upsert"].ids()).all()
+    assert set(loaded["upsert"].search(vectors[:1], 2)[1][0]) == {ids[0], 5}  # id 5 now holds the first vector
+    assert not np.isin(ids[:2], loaded["delete"].ids()).any() and loaded["delete"].count() == len(ids) - 2
+    assert not np.isin(ids[:2], loaded["delete"].search(vectors[:2], 5)[1]).any()
+    # A writer replaces the file while another index maps it: the reader keeps answering from the old file.
+    written.delete(ids[:100])
+    written.save(path)
+    np.testing.assert_array_equal(loaded["none"].search(queries, 10)[1], _oracle(ids, vectors).search(queries, 10)[1])
+    fresh = FaissIndex(DIM, exact_below=0, nprobe=10_000)
+    fresh.load(path)
+    assert fresh.count() == len(ids) - 100
+
+
 def test_growing_past_the_threshold_converts_and_growing_more_retrains() -> None:
     vectors = _clustered(9000, 4)
     index = FaissIndex(DIM, exact_below=2000, nprobe=10_000)
