@@ -58,7 +58,9 @@ NEAREST = 200
 class Searchable(Protocol):
     """What the strategies need of an index: a ``VectorIndex``, or the ``VectorCache`` around one."""
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scores and ids of each query's ``k`` nearest vectors among ``allowed`` (None = all)."""
 
     def count(self) -> int:
@@ -200,7 +202,7 @@ def per_language(
         ids = profile.ids if allowed is None else np.intersect1d(profile.ids, allowed, assume_unique=True)
         if not len(ids):
             continue
-        scores, found = index.search(query[None, :], n, ids)
+        scores, found = index.search(query[None, :], n, ids, quick=True)
         keep = found[0] >= 0
         z = profile.calibrate(query, scores[0][keep])
         out[lang] = [Hit(int(i), float(s), float(zz), lang) for i, s, zz in zip(found[0][keep], scores[0][keep], z)]

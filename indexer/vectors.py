@@ -50,13 +50,15 @@ class VectorCache:
         self._loaded = False
         self._max_id: int | None = -1
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Nearest stored vectors of each query (see ``VectorIndex.search``), as of the last sync.
 
         Held under the cache's lock: an ingest in this process adds each document's vectors between two lookups.
         """
         with self.lock:
-            return self.index.search(queries, k, allowed)
+            return self.index.search(queries, k, allowed, quick)
 
     def count(self) -> int:
         """Vectors in the index."""

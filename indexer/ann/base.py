@@ -67,13 +67,17 @@ class VectorIndex(ABC):
         """
 
     @abstractmethod
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Find the k nearest vectors to each query.
 
         Args:
             queries: float32, shape (q, dim).
             k: results per query.
             allowed: if given, only these ids may be returned (a filter applied inside the search).
+            quick: one of several filtered searches with the same query (one per language, for balanced
+                search): an approximate index may scan less of the allowed vectors, for a little less recall.
 
         Returns:
             (scores, ids), each shape (q, k); missing results have id -1 and score -inf.

@@ -104,14 +104,16 @@ class FaissIndex(VectorIndex):
             self._flat.remove_ids(faiss.IDSelectorBatch(present))
         return np.unique(present)
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         if allowed is not None:
             allowed = np.ascontiguousarray(allowed, dtype=np.int64)
             if len(allowed) == 0:
                 return (np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64))
         if self._ivf is not None:
-            return self._ivf.search(queries, k, allowed)
+            return self._ivf.search(queries, k, allowed, quick)
         params = None
         if allowed is not None:
             # IndexIDMap translates the selector to internal rows, so it filters by chunk id.

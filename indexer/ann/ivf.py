@@ -25,9 +25,12 @@ MIN_PROBE = 16
 #: A filtered search scans this many times the unfiltered share of the allowed vectors: a query's nearest allowed
 #: vectors lie scattered over more lists than its nearest neighbours do (the German passages nearest a French
 #: question sit in lists led by German vectors on other topics). Chosen on real questions against exact search,
-#: for filters of the query's own and of other languages: recall rises with it, and so does the time of a balanced
-#: search, which runs one filtered search per language (see BENCHMARKS.md, query latency).
-FILTER_PROBE_FACTOR = 4
+#: for filters of the query's own and of other languages: recall rises with it, and so does the search time (see
+#: BENCHMARKS.md, query latency).
+FILTER_PROBE_FACTOR = 8
+#: The same for each of the searches of a balanced search (one per language, with the same query), whose time
+#: adds up: a little less recall there keeps a balanced search within its budget.
+QUICK_PROBE_FACTOR = 4
 #: Filters whose list counts and bitmap are kept (one per language, for balanced search, and a few more).
 FILTERS_KEPT = 64
 #: A filter allowing at most this many held ids is searched exactly, over their vectors.
@@ -106,10 +109,11 @@ class _Filter:
 class Ivf:
     """A FAISS IVF index (inner product, float16 vectors) holding chunk ids, with a sorted copy of ids and lists.
 
-    A filtered search scans ``FILTER_PROBE_FACTOR`` times the share of the *allowed* vectors that an unfiltered
-    search scans of all: it visits the lists nearest the query among those holding allowed ids, until they hold
-    that share (at least ``MIN_PROBE`` lists), with a bitmap selector so only allowed ids are compared. A filter
-    that allows few ids (``EXACT_FILTER``) is searched exactly over their vectors instead.
+    A filtered search scans ``FILTER_PROBE_FACTOR`` times (a quick one, ``QUICK_PROBE_FACTOR`` times) the share of
+    the *allowed* vectors that an unfiltered search scans of all: it visits the lists nearest the query among those
+    holding allowed ids, until they hold that share (at least ``MIN_PROBE`` lists), with a bitmap selector so only
+    allowed ids are compared. A filter that allows few ids (``EXACT_FILTER``) is searched exactly over their
+    vectors instead.
 
     An index read from its file (``read``) maps the file instead of reading it: a new process answers its first
     query after reading the lists that query visits, not all of them. Its lists are then views of the file, which
@@ -276,13 +280,16 @@ class Ivf:
             self._map = held_ids[keep], held_lists[keep]
         return present
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Search; with a filter, among the allowed ids only (see the class docstring).
 
         Args:
             queries: float32 (q, dim).
             k: results per query.
             allowed: ids that may be returned, or None.
+            quick: scan ``QUICK_PROBE_FACTOR`` instead of ``FILTER_PROBE_FACTOR`` times the share (balanced search).
 
         Returns:
             (scores, ids) of shape (q, k), -inf / -1 where missing.
@@ -293,7 +300,7 @@ class Ivf:
             held = self._filter(allowed)
             if held.count <= max(EXACT_FILTER, k):
                 return self._exact(queries, k, held.ids)
-            scores, found = self._filtered(queries, k, held)
+            scores, found = self._filtered(queries, k, held, QUICK_PROBE_FACTOR if quick else FILTER_PROBE_FACTOR)
         scores[found < 0] = -np.inf
         return scores, found
 
@@ -328,9 +335,9 @@ class Ivf:
         found[:, : top.shape[1]] = ids[top]
         return scores, found
 
-    def _filtered(self, queries: np.ndarray, k: int, held: _Filter) -> tuple[np.ndarray, np.ndarray]:
+    def _filtered(self, queries: np.ndarray, k: int, held: _Filter, factor: float) -> tuple[np.ndarray, np.ndarray]:
         per_list = held.per_list
-        want = max(k, math.ceil(held.count * FILTER_PROBE_FACTOR * self.nprobe / self.index.nlist))
+        want = max(k, math.ceil(held.count * factor * self.nprobe / self.index.nlist))
         selector = held.selector()
         scores = np.empty((len(queries), k), np.float32)
         found = np.empty((len(queries), k), np.int64)

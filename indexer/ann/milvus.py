@@ -218,7 +218,9 @@ class MilvusIndex(VectorIndex):
             self._call("delete", self._client.delete, self.collection, filter=id_filter(batch))
         return present
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         empty = (allowed is not None and len(allowed) == 0) or not self._present()
         if empty or k <= 0 or not len(queries):

@@ -38,7 +38,9 @@ class NumpyIndex(VectorIndex):
         self._ids, self._vectors = self._ids[~present], self._vectors[~present]
         return removed
 
-    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         ids, vectors = self._ids, self._vectors
         if allowed is not None:
