@@ -139,26 +139,19 @@ class FaissIndex(VectorIndex):
         os.replace(tmp, path)
 
     def load(self, path: Path) -> None:
-        # An IVF index is mapped (its lists are read as queries visit them); an exact one is read whole.
-        try:
-            ivf = Ivf.read(str(path), self.nprobe)
-        except TypeError:
-            ivf = None
-        except RuntimeError as e:
-            raise VectorIndexError(f"{path}: unreadable FAISS index ({e})") from e
-        if ivf is not None:
-            self._check_dim(path, ivf.index.d)
-            self._flat, self._ivf = self._empty_flat(), ivf
-            return
-        try:
-            loaded = faiss.read_index(str(path))
-        except RuntimeError as e:
-            raise VectorIndexError(f"{path}: unreadable FAISS index ({e})") from e
-        self._check_dim(path, loaded.d)
-        # read_index returns the concrete class (the object owns its memory: keep this reference).
-        if not isinstance(loaded, faiss.IndexIDMap2):
+        # An IVF index is mapped (its lists are read as queries visit them); an exact one is read whole, as FAISS
+        # cannot add to a mapped one. read_index returns the concrete class (the object owns its memory: keep it).
+        loaded = _read(path, faiss.IO_FLAG_MMAP_IFC)
+        if not isinstance(loaded, faiss.IndexIVF):
+            loaded = _read(path)
+        if loaded.d != self.dim:
+            raise VectorIndexError(f"{path}: vectors of dimension {loaded.d}, expected {self.dim}")
+        if isinstance(loaded, faiss.IndexIVF):
+            self._flat, self._ivf = self._empty_flat(), Ivf(loaded, self.nprobe, mapped_from=str(path))
+        elif isinstance(loaded, faiss.IndexIDMap2):
+            self._flat, self._ivf = loaded, None
+        else:
             raise VectorIndexError(f"{path}: a FAISS index of an unexpected kind ({type(loaded).__name__})")
-        self._flat, self._ivf = loaded, None
 
     def warm(self) -> None:
         if self._ivf is not None:
@@ -168,6 +161,9 @@ class FaissIndex(VectorIndex):
         if self._ivf is not None:
             self._ivf.prepare()
 
-    def _check_dim(self, path: Path, dim: int) -> None:
-        if dim != self.dim:
-            raise VectorIndexError(f"{path}: vectors of dimension {dim}, expected {self.dim}")
+
+def _read(path: Path, flags: int = 0) -> Any:
+    try:
+        return faiss.read_index(str(path), flags)
+    except RuntimeError as e:
+        raise VectorIndexError(f"{path}: unreadable FAISS index ({e})") from e

@@ -115,59 +115,40 @@ class Ivf:
     allowed ids are compared. A filter that allows few ids (``EXACT_FILTER``) is searched exactly over their
     vectors instead.
 
-    An index read from its file (``read``) maps the file instead of reading it: a new process answers its first
-    query after reading the lists that query visits, not all of them. Its lists are then views of the file, which
-    FAISS cannot change (it aborts the process): the first write copies them into memory (``_writable``). What
-    only some operations need is made on first use: the sorted id -> list copy (filters, writes) and FAISS's id
-    hashtable (deletes, exact filtered search).
+    An index read from its file with FAISS's ``IO_FLAG_MMAP_IFC`` maps the file instead of reading it: a new
+    process answers its first query after reading the lists that query visits, not all of them. Its lists are then
+    views of the file, which FAISS cannot change (it aborts the process): the first write copies them into memory
+    (``_writable``). What only some operations need is made on first use: the sorted id -> list copy (filters,
+    writes) and FAISS's id hashtable (deletes, exact filtered search).
 
     Args:
         index: the trained FAISS IVF index.
         nprobe: lists visited per unfiltered query (None: ``probe_count``).
-        mapped: the index's lists are views of a mapped file (``read``).
+        mapped_from: the file the index's lists are views of, for an index read mapped (None: lists in memory).
     """
 
-    def __init__(self, index: Any, nprobe: int | None = None, mapped: bool = False):
+    def __init__(self, index: Any, nprobe: int | None = None, mapped_from: str | None = None):
         self.index = index
         self.nprobe = nprobe or probe_count(index.nlist)
         self._float32 = index.invlists.code_size == 4 * index.d
-        self._mapped = mapped
-        self._path = ""  # the mapped file (``read``)
+        self._file = mapped_from
         self._map: tuple[np.ndarray, np.ndarray] | None = None  # held ids, sorted, and the list of each
         self._filters: dict[int, _Filter] = {}
         self._last_ranking: tuple[bytes, np.ndarray] | None = None
 
-    @classmethod
-    def read(cls, path: str, nprobe: int | None = None) -> Ivf:
-        """Open an index written by ``write``, its file mapped into memory rather than read.
-
-        Args:
-            path: the file.
-            nprobe: lists visited per unfiltered query (None: ``probe_count``).
-
-        Returns:
-            The index.
-
-        Raises:
-            RuntimeError: FAISS cannot read the file.
-            TypeError: the file holds another kind of FAISS index.
-        """
-        index = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
-        if not isinstance(index, faiss.IndexIVF):
-            raise TypeError(f"not an IVF index: {type(index).__name__}")
-        ivf = cls(index, nprobe, mapped=True)
-        ivf._path = path
-        return ivf
+    @property
+    def _mapped(self) -> bool:
+        return self._file is not None
 
     def warm(self) -> None:
         """Read the mapped file once through, into the OS page cache; changes nothing (runs beside searches).
 
         Each new query of a process whose file is not cached otherwise waits on the disk for the lists it visits.
         """
-        if not (self._mapped and self._path):
+        if self._file is None:
             return
         try:
-            with open(self._path, "rb", buffering=0) as f:
+            with open(self._file, "rb", buffering=0) as f:
                 buffer = bytearray(WARM_READ)
                 while f.readinto(buffer):
                     pass
@@ -374,9 +355,9 @@ class Ivf:
 
     def _writable(self) -> None:
         # FAISS aborts the process on a change to lists that are views of a mapped file: copy them first.
-        if self._mapped:
+        if self._file is not None:
             _compact(self.index)
-            self._mapped = False
+            self._file = None
 
     def _id_lists(self) -> tuple[np.ndarray, np.ndarray]:
         if self._map is None:
