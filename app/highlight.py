@@ -172,7 +172,8 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _stops(query_language: str | None, passage_language: str | None) -> tuple[list[str], frozenset[str]]:
+@cache
+def _stops(query_language: str | None, passage_language: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
     # The known languages of the pair, and the stop words of either (the default list where neither is known).
-    known = [code for code in (query_language, passage_language) if code and code != "unknown"]
+    known = tuple(code for code in (query_language, passage_language) if code and code != "unknown")
     return known, frozenset().union(*(stop_words(code) for code in known)) if known else stop_words(None)

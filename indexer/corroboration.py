@@ -48,7 +48,7 @@ def cross_scores(vectors: np.ndarray, languages: np.ndarray, profiles: dict[str,
         cols = languages == lang
         profile = profiles[lang]
         # Per query row, the same mean and spread as LanguageProfile.calibrate, for all rows at once.
-        cov, mean = profile.cov.astype(np.float32), profile.mean.astype(np.float32)
+        cov, mean = profile.cov32(), profile.mean.astype(np.float32)
         std = np.sqrt(np.maximum(((vectors @ cov) * vectors).sum(axis=1), 1e-12))
         z[:, cols] = (cosines[:, cols] - (vectors @ mean)[:, None]) / std[:, None]
     return z

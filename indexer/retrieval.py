@@ -12,13 +12,12 @@ The balanced order opens with the best-corroborated passage and its versions in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from indexer import corroboration
-from indexer.ann.base import positions_in
 
 #: Reciprocal rank fusion constant (the usual 60).
 RRF_K = 60
@@ -80,11 +79,54 @@ class LanguageProfile:
     cov: np.ndarray
     #: How many chunks the language had when mean and cov were estimated (ids may have grown since).
     profiled: int = 0
+    #: A float32 copy of cov (half the memory read per query), made on first use.
+    _cov32: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    #: The last query's (bytes, mean, std): a search asks again for the same query, language by language.
+    _last: tuple[bytes, float, float] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def cov32(self) -> np.ndarray:
+        """The covariance as float32, for products with float32 query vectors."""
+        if self._cov32 is None:
+            self._cov32 = self.cov.astype(np.float32)
+        return self._cov32
+
+    def spread(self, query: np.ndarray) -> tuple[float, float]:
+        """Mean and standard deviation of this language's scores for ``query``."""
+        key, last = query.tobytes(), self._last
+        if last is None or last[0] != key:
+            variance = float(query @ self.cov32() @ query)
+            last = key, float(query @ self.mean), float(np.sqrt(max(variance, 1e-12)))
+            self._last = last  # one assignment: a search in another thread sees the old entry or this one
+        return last[1], last[2]
 
     def calibrate(self, query: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """z-scores of ``scores`` against this language's score distribution for ``query``."""
-        std = float(np.sqrt(max(query @ self.cov @ query, 1e-12)))
-        return (scores - float(query @ self.mean)) / std
+        mean, std = self.spread(query)
+        return (scores - mean) / std
+
+
+class Profiles(dict[str, LanguageProfile]):
+    """Language profiles by code, with a table of each chunk's language, made on first use.
+
+    A search looks up the languages of hundreds of hits: one gather, not a binary search per language.
+    """
+
+    _table: np.ndarray | None = None
+
+    def codes(self, ids: np.ndarray) -> np.ndarray:
+        """Each chunk's language as its position in this dict's order, -1 for a chunk no profile holds."""
+        table = self._table
+        if table is None:
+            top = max((int(p.ids[-1]) for p in self.values() if len(p.ids)), default=-1)
+            table = np.full(top + 1, -1, np.int16)
+            for n, profile in enumerate(self.values()):
+                table[profile.ids] = n
+            self._table = table
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.full(len(ids), -1, np.int16)
+        inside = (ids >= 0) & (ids < len(table))
+        out[inside] = table[ids[inside]]
+        return out
 
 
 @dataclass(frozen=True)
@@ -102,7 +144,7 @@ def build_profiles(
     vectors_of: Callable[[np.ndarray], np.ndarray],
     sample: int = 4000,
     seed: int = 0,
-) -> dict[str, LanguageProfile]:
+) -> Profiles:
     """Profile each language from (a sample of) its chunk vectors, shrunk towards the pooled profile.
 
     A language with few chunks says little about its own spread: its profile leans on the statistics of all
@@ -123,7 +165,7 @@ def build_profiles(
         picked = ids if len(ids) <= sample else rng.choice(ids, sample, replace=False)
         vecs[lang] = vectors_of(picked).astype(np.float64)
     if not vecs:
-        return {}
+        return Profiles()
     pooled = np.concatenate(list(vecs.values()))
     dim = pooled.shape[1]
     pool_mean = pooled.mean(axis=0)
@@ -135,7 +177,7 @@ def build_profiles(
         pool_cov = sum((len(vecs[lang]) - 1) * c for lang, c in covs.items()) / dof
     else:
         pool_cov = np.cov(pooled, rowvar=False) if len(pooled) > 1 else np.eye(dim) / dim
-    out = {}
+    out = Profiles()
     for lang, v in vecs.items():
         n, cov = len(v), covs[lang]
         mean = (n * v.mean(axis=0) + PRIOR_CHUNKS * pool_mean) / (n + PRIOR_CHUNKS)
@@ -144,7 +186,7 @@ def build_profiles(
     return out
 
 
-def embedding_language(query: np.ndarray, profiles: dict[str, LanguageProfile]) -> str | None:
+def embedding_language(query: np.ndarray, profiles: Profiles) -> str | None:
     """The language whose passages' centroid the query vector leans towards, if it clearly does.
 
     Each language's direction is its mean vector less the mean of all languages' means (what the languages
@@ -171,7 +213,7 @@ def embedding_language(query: np.ndarray, profiles: dict[str, LanguageProfile]) 
 def nearest(
     index: Searchable,
     query: np.ndarray,
-    profiles: dict[str, LanguageProfile],
+    profiles: Profiles,
     allowed: np.ndarray | None,
     n: int = NEAREST,
 ) -> list[Hit]:
@@ -179,20 +221,20 @@ def nearest(
     scores, found = index.search(query[None, :], n, allowed)
     keep = found[0] >= 0
     ids, raw = found[0][keep], scores[0][keep]
+    codes = profiles.codes(ids)
     z = np.full(len(ids), -np.inf)
-    langs = np.full(len(ids), "unknown", dtype=object)
-    for lang, profile in profiles.items():
-        mask = positions_in(profile.ids, ids) >= 0  # a language's ids are sorted
+    for code, profile in enumerate(profiles.values()):
+        mask = codes == code
         if mask.any():
             z[mask] = profile.calibrate(query, raw[mask])
-            langs[mask] = lang
-    return [Hit(int(i), float(s), float(zz), str(lang)) for i, s, zz, lang in zip(ids, raw, z, langs)]
+    langs = np.array([*profiles, "unknown"], dtype=object)[codes]  # code -1 picks "unknown"
+    return [Hit(*hit) for hit in zip(ids.tolist(), raw.tolist(), z.tolist(), langs.tolist())]
 
 
 def per_language(
     index: Searchable,
     query: np.ndarray,
-    profiles: dict[str, LanguageProfile],
+    profiles: Profiles,
     allowed: np.ndarray | None,
     n: int = PER_LANGUAGE,
 ) -> dict[str, list[Hit]]:
@@ -204,8 +246,9 @@ def per_language(
             continue
         scores, found = index.search(query[None, :], n, ids, quick=True)
         keep = found[0] >= 0
-        z = profile.calibrate(query, scores[0][keep])
-        out[lang] = [Hit(int(i), float(s), float(zz), lang) for i, s, zz in zip(found[0][keep], scores[0][keep], z)]
+        raw = scores[0][keep]
+        z = profile.calibrate(query, raw)
+        out[lang] = [Hit(i, s, zz, lang) for i, s, zz in zip(found[0][keep].tolist(), raw.tolist(), z.tolist())]
     return out
 
 
@@ -321,7 +364,7 @@ def rrf(*rankings: list[int], k: int, weights: list[dict[int, float] | None] | N
 def dense(
     index: Searchable,
     query: np.ndarray,
-    profiles: dict[str, LanguageProfile],
+    profiles: Profiles,
     allowed: np.ndarray | None,
     k: int,
     vectors_of: Callable[[list[int]], np.ndarray],

@@ -42,7 +42,7 @@ class _Generation(NamedTuple):
 
     number: int
     language_ids: dict[str, np.ndarray]
-    profiles: dict[str, retrieval.LanguageProfile]
+    profiles: retrieval.Profiles
     #: Language-set filters already built (a sorted tuple of codes -> their chunk ids).
     unions: dict[tuple[str, ...], np.ndarray]
 
@@ -121,7 +121,7 @@ class Retriever:
         """Chunk ids by language, as of the store's current generation."""
         return self._for_generation().language_ids
 
-    def profiles(self) -> dict[str, retrieval.LanguageProfile]:
+    def profiles(self) -> retrieval.Profiles:
         """Each language's score distribution profile, as of the store's current generation."""
         return self._for_generation().profiles
 
@@ -138,8 +138,8 @@ class Retriever:
             self._cache = _Generation(generation, {lang: p.ids for lang, p in profiles.items()}, profiles, {})
         return self._cache
 
-    def _caught_up(self, profiles: dict[str, retrieval.LanguageProfile]
-                   ) -> dict[str, retrieval.LanguageProfile] | None:  # fmt: skip
+    def _caught_up(self, profiles: retrieval.Profiles
+                   ) -> retrieval.Profiles | None:  # fmt: skip
         """An earlier generation's profiles with the chunks added since; None when chunks went (or none came).
 
         Only the new chunks' languages are read. A language's mean and covariance are estimated again once it
@@ -156,7 +156,7 @@ class Retriever:
         if any(lang not in profiles or len(ids[lang]) > (1 + REPROFILE_GROWTH) * max(1, profiles[lang].profiled)
                for lang in added):
             return retrieval.build_profiles(ids, self._vectors().vectors_of)
-        return {lang: replace(p, ids=ids[lang]) for lang, p in profiles.items()}
+        return retrieval.Profiles({lang: replace(p, ids=ids[lang]) for lang, p in profiles.items()})
 
 
 #: A language's score profile is estimated again once its chunks have grown by this share since the last time.
@@ -166,7 +166,7 @@ REPROFILE_GROWTH = 0.1
 PROFILES_FILE = "profiles.npz"
 
 
-def save_profiles(path: Path, generation: int, profiles: dict[str, retrieval.LanguageProfile]) -> None:
+def save_profiles(path: Path, generation: int, profiles: retrieval.Profiles) -> None:
     """Write the profiles of a store generation atomically (a failure to write only costs the next start time).
 
     Args:
@@ -187,7 +187,7 @@ def save_profiles(path: Path, generation: int, profiles: dict[str, retrieval.Lan
         tmp.unlink(missing_ok=True)
 
 
-def load_profiles(path: Path) -> tuple[int, dict[str, retrieval.LanguageProfile]] | None:
+def load_profiles(path: Path) -> tuple[int, retrieval.Profiles] | None:
     """The saved profiles and the store generation they describe, or None (missing or unreadable).
 
     Args:
@@ -198,9 +198,10 @@ def load_profiles(path: Path) -> tuple[int, dict[str, retrieval.LanguageProfile]
     """
     try:
         with np.load(path, allow_pickle=False) as saved:
-            profiles = {str(lang): retrieval.LanguageProfile(saved[f"ids{n}"], saved[f"mean{n}"], saved[f"cov{n}"],
-                                                             int(saved[f"profiled{n}"]))
-                        for n, lang in enumerate(saved["languages"])}  # fmt: skip
+            profiles = retrieval.Profiles(
+                {str(lang): retrieval.LanguageProfile(saved[f"ids{n}"], saved[f"mean{n}"], saved[f"cov{n}"],
+                                                      int(saved[f"profiled{n}"]))
+                 for n, lang in enumerate(saved["languages"])})  # fmt: skip
             return int(saved["generation"]), profiles
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as e:
         if path.exists():

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.export import to_csv, to_json
@@ -85,3 +86,31 @@ def test_balanced_sample_search_spans_many_languages(sample_service: SearchServi
     assert len({r.language for r in balanced.results}) >= 10 > len({r.language for r in plain.results})
     dam = [r for r in balanced.results if r.source_name.startswith("dam-failure")]
     assert len({r.language for r in dam}) >= 7
+
+
+@pytest.mark.parametrize("mode", [{}, {"balanced": True}, {"hybrid": True}])
+def test_every_result_scores_its_cosine_with_the_query(service: SearchService, mode: dict) -> None:
+    # Dense hits carry the index's score; keyword hits fused in from beyond them are scored from their vectors.
+    query = "KX-4471 flood insurance"
+    results = service.search(query, k=6, **mode).results
+    vector = service.indexer.embedder.encode_queries([query])[0]
+    stored = service.indexer.vectors.vectors_of([r.chunk_id for r in results])
+    assert len(results) == 6
+    np.testing.assert_allclose([r.score for r in results], stored @ vector, atol=1e-5)
+
+
+def test_a_keyword_hit_beyond_the_dense_list_gets_its_cosine(service: SearchService, monkeypatch) -> None:
+    retrieve = service.retriever.retrieve
+    wanted = service.search("KX-4471", k=1, hybrid=True).results[0]
+    assert wanted.source_name == "en2.txt"
+
+    def without_it(*args, **kwargs):  # a larger collection, where the passage falls outside the dense candidates
+        ranked, facets = retrieve(*args, **kwargs)
+        return [(i, s) for i, s in ranked if i != wanted.chunk_id], facets
+
+    monkeypatch.setattr(service.retriever, "retrieve", without_it)
+    found = service.search("KX-4471", k=6, hybrid=True).results
+    vector = service.indexer.embedder.encode_queries(["KX-4471"])[0]
+    mine = next(r for r in found if r.chunk_id == wanted.chunk_id)
+    stored = service.indexer.vectors.vectors_of([mine.chunk_id])[0]
+    assert mine.score == pytest.approx(float(stored @ vector), abs=1e-5)

@@ -100,6 +100,22 @@ def test_calibration_is_a_z_score_of_the_language_distribution(world) -> None:
     mean = float(query @ profile.mean)
     std = float(np.sqrt(query @ profile.cov @ query))
     np.testing.assert_allclose(profile.calibrate(query, np.array([mean, mean + 2 * std])), [0.0, 2.0], atol=1e-6)
+    # The last query's spread is kept: another query, then the first again, each get their own.
+    other = _unit(np.roll(query, 1))
+    other_std = float(np.sqrt(other @ profile.cov @ other))
+    one_std = np.array([other @ profile.mean + other_std])
+    np.testing.assert_allclose(profile.calibrate(other, one_std), [1.0], atol=1e-5)
+    np.testing.assert_allclose(profile.calibrate(query, np.array([mean + std])), [1.0], atol=1e-5)
+
+
+def test_profiles_look_up_each_chunks_language(world) -> None:
+    index, profiles, query = world
+    assert list(profiles) == ["en", "ru"]
+    # Ids of either language, one between them no profile holds, and one past the last.
+    codes = profiles.codes(np.array([1001, 5, 500, 1099, 99_999]))
+    assert codes.tolist() == [1, 0, -1, 1, -1]
+    hits = retrieval.nearest(index, query, profiles, None, n=150)
+    assert all(h.language == ("en" if h.chunk_id < 1000 else "ru") for h in hits)
 
 
 def test_rrf_rewards_agreement_and_keeps_everything() -> None:
