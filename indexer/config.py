@@ -79,7 +79,7 @@ class Settings:
     rerank_k: int = _setting(20, "Candidates scored by the NLI reranker.")
     rerank_budget_ms: int = _setting(3000, "Time allowed for NLI scoring per query; candidates past it keep "
                                      "their vector order and get no stance.")
-    threads: int = _setting(0, "CPU threads for the models; 0 means all cores.")
+    threads: int = _setting(0, "CPU threads for the models and the FAISS index; 0 means all cores.")
     worker_nice: int = _setting(10, "CPU priority of `babelsearch worker` as a Unix nice value (0-19): above 0 the "
                                 "searches of a UI on the same machine come before ingest; 0 leaves it as started.")
     embed_backend: str = _setting("auto", "Embedding runtime: 'auto' (ONNX Runtime where installed, else torch), "

@@ -48,7 +48,8 @@ def index_options(settings: Settings) -> dict[str, Any]:
         Options for ``create_index``.
     """
     if settings.ann_backend == "faiss":
-        return {"exact_below": settings.ann_exact_below, "nprobe": settings.ann_nprobe or None}
+        return {"exact_below": settings.ann_exact_below, "nprobe": settings.ann_nprobe or None,
+                "threads": settings.threads}
     if settings.ann_backend == "milvus":
         # No URI: Milvus Lite in a file of the data directory (embedded, one process).
         return {"uri": settings.milvus_uri or str(settings.home_path / "milvus.db"),

@@ -11,6 +11,7 @@ import numpy as np
 
 from indexer.ann.base import VectorIndex
 from indexer.ann.ivf import Ivf
+from indexer.ann.selectors import IdBitmap, PerArray
 from indexer.errors import VectorIndexError
 
 try:
@@ -36,18 +37,23 @@ class FaissIndex(VectorIndex):
         dim: vector dimension.
         exact_below: size from which the index is approximate (0: always approximate, for tests).
         nprobe: inverted lists visited per query (None: chosen from the list count).
+        threads: FAISS's threads, for the whole process (0: FAISS's default, every core). One query gains little
+            from more: where the cores are shared, handing work between threads costs more than it saves.
     """
 
     name = "faiss"
 
-    def __init__(self, dim: int, exact_below: int = EXACT_BELOW, nprobe: int | None = None):
+    def __init__(self, dim: int, exact_below: int = EXACT_BELOW, nprobe: int | None = None, threads: int = 0):
         if not FAISS:
             raise ImportError("faiss is not available - install faiss-cpu")
         super().__init__(dim)
+        if threads > 0:
+            faiss.omp_set_num_threads(threads)
         self.exact_below = exact_below
         self.nprobe = nprobe
         self._flat = self._empty_flat()
         self._ivf: Ivf | None = None
+        self._bitmaps: PerArray[IdBitmap] = PerArray()  # by chunk id: valid whatever the index holds
 
     def _empty_flat(self) -> faiss.IndexIDMap2:
         # Inner product == cosine on normalised vectors; IDMap2 keeps chunk ids and allows remove_ids.
@@ -116,8 +122,9 @@ class FaissIndex(VectorIndex):
             return self._ivf.search(queries, k, allowed, quick)
         params = None
         if allowed is not None:
-            # IndexIDMap translates the selector to internal rows, so it filters by chunk id.
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            # IndexIDMap translates the selector to internal rows, so it filters by chunk id; a bitmap is a bit
+            # test per row where a batch selector hashes (and is built again for each query).
+            params = faiss.SearchParameters(sel=self._bitmaps.get(allowed, IdBitmap).selector)
         scores, found = self._flat.search(queries, k, params=params)
         scores[found < 0] = -np.inf
         return scores, found

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from indexer.ann.base import positions_in
+from indexer.ann.selectors import IdBitmap, PerArray
 
 try:
     import faiss
@@ -31,8 +32,6 @@ FILTER_PROBE_FACTOR = 8
 #: The same for each of the searches of a balanced search (one per language, with the same query), whose time
 #: adds up: a little less recall there keeps a balanced search within its budget.
 QUICK_PROBE_FACTOR = 4
-#: Filters whose list counts and bitmap are kept (one per language, for balanced search, and a few more).
-FILTERS_KEPT = 64
 #: A filter allowing at most this many held ids is searched exactly, over their vectors.
 EXACT_FILTER = 4096
 #: Bytes read at a time when a mapped index file is read ahead (``Ivf.warm``).
@@ -92,18 +91,14 @@ def _trim() -> None:
 class _Filter:
     """A filter's held ids (sorted), how many fall in each list, and a FAISS bitmap selector of them."""
 
-    def __init__(self, source: np.ndarray, ids: np.ndarray, per_list: np.ndarray):
-        self.source, self.ids, self.per_list, self.count = source, ids, per_list, len(ids)
-        self._bitmap: np.ndarray | None = None
-        self._selector = None
+    def __init__(self, ids: np.ndarray, per_list: np.ndarray):
+        self.ids, self.per_list, self.count = ids, per_list, len(ids)
+        self._bitmap: IdBitmap | None = None
 
     def selector(self):  # noqa: ANN201 - a FAISS selector
-        if self._selector is None:
-            mask = np.zeros(int(self.ids[-1]) + 1, bool)
-            mask[self.ids] = True
-            self._bitmap = np.packbits(mask, bitorder="little")  # kept: the selector points into it
-            self._selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(self._bitmap))
-        return self._selector
+        if self._bitmap is None:
+            self._bitmap = IdBitmap(self.ids)
+        return self._bitmap.selector
 
 
 class Ivf:
@@ -133,7 +128,7 @@ class Ivf:
         self._float32 = index.invlists.code_size == 4 * index.d
         self._file = mapped_from
         self._map: tuple[np.ndarray, np.ndarray] | None = None  # held ids, sorted, and the list of each
-        self._filters: dict[int, _Filter] = {}
+        self._filters: PerArray[_Filter] = PerArray()
         self._last_ranking: tuple[bytes, np.ndarray] | None = None
 
     @property
@@ -287,22 +282,17 @@ class Ivf:
 
     def _filter(self, allowed: np.ndarray) -> _Filter:
         # The same filter array comes back query after query (a language's ids): its lists and bitmap are kept
-        # until the index changes. The array is held with them, so its id() cannot be reused meanwhile.
-        key = id(allowed)
-        hit = self._filters.get(key)
-        if hit is not None and hit.source is allowed:
-            return hit
+        # while it lives, until the index changes.
+        return self._filters.get(allowed, self._held_of)
+
+    def _held_of(self, allowed: np.ndarray) -> _Filter:
         held_ids, held_lists = self._id_lists()
         pos = positions_in(held_ids, allowed)
         pos = pos[pos >= 0]
         if len(pos) > 1 and not np.all(pos[1:] > pos[:-1]):
             pos = np.sort(pos)
             pos = pos[np.concatenate(([True], pos[1:] != pos[:-1]))]
-        held = _Filter(allowed, held_ids[pos], np.bincount(held_lists[pos], minlength=self.index.nlist))
-        if len(self._filters) >= FILTERS_KEPT:
-            self._filters.pop(next(iter(self._filters)))
-        self._filters[key] = held
-        return held
+        return _Filter(held_ids[pos], np.bincount(held_lists[pos], minlength=self.index.nlist))
 
     def _exact(self, queries: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scores = np.full((len(queries), k), -np.inf, np.float32)

@@ -98,6 +98,20 @@ def test_filter_is_applied_inside_the_search(backend: str, make: Callable[..., V
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_filter_of_the_first_ids_returns_only_those(backend: str, make: Callable[..., VectorIndex]) -> None:
+    ids, vectors = np.arange(100, dtype=np.int64), _vectors(100, 6)
+    index = make(backend)
+    index.index(ids, vectors)
+    queries = _vectors(5, 7)
+    # The same filter array twice (a language filter comes back so) and a fresh copy of it: the same results.
+    allowed = np.arange(30, dtype=np.int64)
+    first, again, copied = (index.search(queries, 10, a)[1] for a in (allowed, allowed, allowed.copy()))
+    np.testing.assert_array_equal(first, _oracle(ids[:30], vectors[:30]).search(queries, 10)[1])
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_array_equal(copied, first)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_upsert_replaces_the_vector_of_an_existing_id(backend: str, make: Callable[..., VectorIndex]) -> None:
     index = make(backend)
     v = _vectors(3, 6)

@@ -254,3 +254,33 @@ def test_a_filter_to_another_language_keeps_recall_by_scanning_more_of_its_vecto
     monkeypatch.setattr("indexer.ann.ivf.FILTER_PROBE_FACTOR", 1)
     index._ivf._filters.clear()
     assert recall >= 0.98 and _recall(index.search(queries, 10, allowed)[1], truth) < 0.9
+
+
+def test_a_filter_of_the_first_ids_never_returns_a_later_one() -> None:
+    # A filter's bitmap ends at its largest id: every id past it is outside the filter (a collection filter at
+    # scale is such a run of early ids).
+    ids, vectors = np.arange(12_000, dtype=np.int64), _clustered(12_000, 7)
+    index = FaissIndex(DIM, exact_below=0)
+    index.index(ids, vectors)
+    allowed = ids[:6000]  # more than EXACT_FILTER: searched through the bitmap
+    for quick in (False, True):
+        _, found = index.search(_clustered(50, 8), 10, allowed, quick=quick)
+        assert (found >= 0).all() and (found < 6000).all()
+
+
+def test_the_threads_setting_reaches_faiss(tmp_path: Path) -> None:
+    import faiss
+
+    from indexer.ann.factory import index_options
+    from indexer.config import load_settings
+
+    options = index_options(load_settings(str(tmp_path), environ={}, threads=1))
+    before = faiss.omp_get_max_threads()
+    try:
+        faiss.omp_set_num_threads(2)
+        FaissIndex(DIM, **options)
+        assert faiss.omp_get_max_threads() == 1
+        FaissIndex(DIM)  # 0: FAISS's own default stands
+        assert faiss.omp_get_max_threads() == 1
+    finally:
+        faiss.omp_set_num_threads(before)
