@@ -79,6 +79,40 @@ def _compact(index: Any) -> None:
     _trim()
 
 
+def _add_presized(index: Any, batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]) -> None:
+    """Add every vector of ``batches()`` to a trained, empty IVF index, each list allocated once at its final size.
+
+    A first pass finds each vector's list, a second adds the vectors to the lists chosen. Lists filled by
+    appending would double their capacity as they grow, and copying them to their exact size afterwards would
+    briefly hold both: this way the build holds the lists once. A vector the first pass did not see (the
+    database changed in between) is assigned when it is added.
+    """
+    seen_ids, seen_lists = [], []
+    for ids, vectors in batches():
+        seen_ids.append(np.asarray(ids, dtype=np.int64))
+        seen_lists.append(index.quantizer.assign(np.ascontiguousarray(vectors, dtype=np.float32), 1).ravel())
+    if not seen_ids:
+        return
+    held, lists = np.concatenate(seen_ids), np.concatenate(seen_lists).astype(np.int64)
+    del seen_ids, seen_lists
+    order = np.argsort(held, kind="stable")
+    held, lists = held[order], lists[order]
+    invlists = faiss.downcast_InvertedLists(index.invlists)
+    sizes = np.bincount(lists, minlength=index.nlist)
+    for lst in np.flatnonzero(sizes).tolist():
+        invlists.resize(lst, int(sizes[lst]))  # the capacity stays when the size goes back to 0
+        invlists.resize(lst, 0)
+    for ids, vectors in batches():
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        pos = positions_in(held, ids)
+        assigned = np.where(pos >= 0, lists[np.maximum(pos, 0)], -1)
+        if (pos < 0).any():
+            assigned[pos < 0] = index.quantizer.assign(vectors[pos < 0], 1).ravel()
+        assigned = np.ascontiguousarray(assigned, dtype=np.int64)
+        index.add_core(len(ids), faiss.swig_ptr(vectors), faiss.swig_ptr(ids), faiss.swig_ptr(assigned))
+
+
 def _trim() -> None:
     try:
         import ctypes
@@ -173,10 +207,10 @@ class Ivf:
     @classmethod
     def build_streamed(cls, count: int, batches: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
                        nprobe: int | None = None, seed: int = 0) -> Ivf:  # fmt: skip
-        """Train on a sample read in one pass over ``batches()``, then add the vectors in a second pass.
+        """Train on a sample read in one pass over ``batches()``, then add the vectors (``_add_presized``).
 
-        Only the sample and one batch are held beside the index: a rebuild of a million vectors does not
-        need them all in memory twice.
+        Only the sample, one batch and each vector's list number are held beside the index: a rebuild of a
+        million vectors does not need them all in memory twice, nor its lists.
 
         Args:
             count: how many vectors the batches hold.
@@ -199,9 +233,7 @@ class Ivf:
         index.by_residual = False  # each vector's own float16 form, not its offset from the list centre
         index.train(np.ascontiguousarray(np.concatenate(sample)))
         del sample
-        for ids, vectors in batches():
-            index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, np.int64))
-        _compact(index)
+        _add_presized(index, batches)
         return cls(index, nprobe)
 
     def describe(self) -> dict[str, Any]:

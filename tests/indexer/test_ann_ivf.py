@@ -197,7 +197,7 @@ def test_a_streamed_build_holds_what_a_whole_build_holds(data) -> None:
 
     streamed = FaissIndex(DIM, exact_below=1000, nprobe=10_000)
     streamed.index_batches(len(ids), batches)
-    assert len(calls) == 2  # one pass to sample the training set, one to add
+    assert len(calls) == 3  # one pass to sample the training set, one to find each vector's list, one to add
     assert streamed.structure()["nlist"] == list_count(len(ids))
     np.testing.assert_array_equal(streamed.ids(), ids)
     queries = _clustered(10, 6)
@@ -284,3 +284,20 @@ def test_the_threads_setting_reaches_faiss(tmp_path: Path) -> None:
         assert faiss.omp_get_max_threads() == 1
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def test_a_vector_the_list_pass_did_not_see_is_still_added(data) -> None:
+    # The database may change between the passes of a streamed build: a vector that came meanwhile is added too.
+    ids, vectors = data
+    passes = []
+
+    def batches():
+        passes.append(1)
+        n = len(ids) if len(passes) == 3 else len(ids) - 1
+        return iter([(ids[:n], vectors[:n])])
+
+    index = FaissIndex(DIM, exact_below=1000, nprobe=10_000)
+    index.index_batches(len(ids), batches)
+    np.testing.assert_array_equal(index.ids(), ids)
+    _, found = index.search(vectors[-1:], 1)
+    assert found[0, 0] == ids[-1]
