@@ -158,7 +158,8 @@ def render_latency(data: dict[str, Any]) -> str:
     qb = data["query_batching"]
     return "\n".join([
         f"End-to-end `SearchService.search(query, k=10)` (query embedding, vector search, metadata fetch, result "
-        f"shaping), wall-clock per call, {fmt(cfg.get('threads'))} thread(s) (0: all cores), real XQuAD questions "
+        f"shaping), wall-clock per call, {fmt(cfg.get('threads'))} thread(s) for the models and FAISS (0: all cores; "
+        "the setting `threads`), real XQuAD questions "
         f"in 12 languages, {cfg['queries']} per size for plain search (fewer for the costlier modes, see n). Index "
         f"contents: {cfg['vectors']}; {cfg.get('texts', '')}; written in bulk through the store's session. The "
         "service runs in its own process (`bench.latency_worker`), which builds the vector index from the stored "
