@@ -63,10 +63,10 @@ def probe_count(nlist: int) -> int:
 
 
 def _compact(index: Any) -> None:
-    """Copy each inverted list into storage of its exact size and hand the slack back to the OS.
+    """Copy each inverted list into process memory of its exact size, then hand freed memory back to the OS.
 
-    Lists filled batch by batch grow by doubling, so up to half their memory is unused capacity. The old lists
-    are freed only when the copy replaces them, so the build briefly holds both.
+    A mapped index's lists are views of its file, which FAISS cannot change: they are copied before its first
+    write (``Ivf._writable``). The old lists go only when the copy replaces them.
     """
     old = index.invlists
     exact = faiss.ArrayInvertedLists(index.nlist, old.code_size)

@@ -72,4 +72,3 @@ class PerArray(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._held)
-
