@@ -118,3 +118,30 @@ def test_a_lead_puts_at_most_lead_size_passages_first() -> None:
     lead = corroboration.lead(by_language, 4.0, p.vectors_of, _profiles(*langs))
     assert len(lead) == corroboration.LEAD_SIZE
     assert [h.chunk_id for h in lead] == [111, 101, 91, 81]  # best calibrated scores first
+
+
+def _two_groups(p: Passages, versions: int) -> dict[str, list[Hit]]:
+    """The plain top hit (1, English) with ``versions`` versions, and a better-scoring group of five others."""
+    mine, other = p.random(), p.random()
+    langs = [f"l{n}" for n in range(5)]
+    by_language = {"en": [p.hit(1, "en", 4.5, p.near(mine, 0.1))]}
+    for n, lang in enumerate(langs):
+        hits = [p.hit(100 + n, lang, 7.0, p.near(other, 0.1))]
+        if n < versions:
+            hits.append(p.hit(200 + n, lang, 4.5, p.near(mine, 0.1)))
+        by_language[lang] = hits
+    by_language["de"] = [p.hit(300, "de", 7.0, p.near(other, 0.1))]
+    return by_language
+
+
+def test_a_plain_top_hit_corroborated_in_enough_languages_leads() -> None:
+    p = Passages()
+    by_language = _two_groups(p, corroboration.FIRST_VERSIONS)
+    profiles = _profiles("en", "de", *(f"l{n}" for n in range(5)))
+    lead = corroboration.lead(by_language, 4.0, p.vectors_of, profiles, first=1)
+    assert lead[0].chunk_id == 1 and {h.chunk_id for h in lead[1:]} <= {200, 201, 202, 203}
+    # One version fewer: the better-scoring group leads, as before.
+    p = Passages()
+    by_language = _two_groups(p, corroboration.FIRST_VERSIONS - 1)
+    lead = corroboration.lead(by_language, 4.0, p.vectors_of, profiles, first=1)
+    assert lead[0].chunk_id != 1 and 1 not in {h.chunk_id for h in lead}
