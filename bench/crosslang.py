@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import crosslang_ceiling as ceiling
 from bench import crosslang_lookup as lookup
 from bench.crosslang_corpus import CachedEmbedder, partial_languages, write_partial
 from bench.data import XQUAD_LANGS, Question, load_xquad
@@ -35,6 +36,8 @@ MODES = {
     "hybrid": {"hybrid": True},
     "hybrid + balanced": {"hybrid": True, "balanced": True},
 }
+#: The row of what reordering could reach with every passage's language versions known (``crosslang_ceiling``).
+REFERENCE = "reference: versions known"
 SIZES = {
     "full": {
         "langs": XQUAD_LANGS,
@@ -74,6 +77,7 @@ def run(ctx: Context) -> dict[str, Any]:
     with open_corpus(ctx, embedder, work / "crosslang-home", write_corpus(xquad, work / "crosslang-corpus")) as prod:
         questions = spaced(xquad.questions, size["balance_q"], REPORT_OFFSET)
         full = {mode: measure(prod, questions, kwargs, TOP) for mode, kwargs in MODES.items()}
+        full[REFERENCE] = ceiling.measure(prod, questions, TOP)
         lookup_qs = lookup.name_questions(ctx.options.eval_dir, xquad, size["lookup_q"])
         names = {mode: lookup.lookup(prod, lookup_qs, mode) for mode in ("dense", "keyword", "hybrid")}
         cross = lookup.cross_lingual(prod, xquad, size["cross_q"], REPORT_OFFSET)
@@ -86,6 +90,7 @@ def run(ctx: Context) -> dict[str, Any]:
             partial[str(seed)] = {
                 mode: measure(prod, questions, kwargs, TOP, size["keep"]) for mode, kwargs in MODES.items()
             }
+            partial[str(seed)][REFERENCE] = ceiling.measure(prod, questions, TOP)
     embedder.save()
     result = {
         "config": {

@@ -27,8 +27,8 @@ LINK_Z = 4.0
 PARTNER_WEIGHT = 0.5
 #: The plain search's top hit leads, with its versions, when it has linked versions in at least this many other
 #: languages, whatever the group scores (2 to 5 tried on the calibration seeds and questions of bench/crosslang: 4
-#: gains a point of R@1 on the full corpus and changes nothing where paragraphs exist in 3 languages; 2 loses 4
-#: points there, since a complete 3-language group of the query's language then always leads).
+#: gains on the full corpus and changes nothing where paragraphs exist in 3 languages; 2 loses there, since a
+#: complete 3-language group of the query's language then always leads).
 FIRST_VERSIONS = 4
 #: Most passages the lead puts first: itself and three versions (on the calibration seed, a wrong lead with all
 #: eleven of its versions pushed the right paragraph out of the top ten; four keep the versions' gain).
