@@ -303,6 +303,8 @@ def test_upload_search_open_and_browse(page, files: list[Path]) -> None:
     page.get_by_role("button", name="Open document").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Matched passage").wait_for()
+    # The text after the passage is the dialog's last element: once it is there, the whole document is.
+    dialog.get_by_text(re.compile("Schutzmauern entlang der Donau")).first.wait_for()
     text = _text(dialog)
     # The whole document is there, the matched passage framed in it, and "Passau" marked in the passage.
     assert "Der Wetterdienst" in text and "Schutzmauern entlang der Donau" in text
