@@ -164,19 +164,38 @@ def measure(
     Returns:
         The metrics.
     """
-    r1, r10, in_top, top5, own, times = [], [], [], [], [], []
+    ranked, times = [], []
     for lang, qs in questions.items():
         t0 = time.perf_counter()
         responses = product.search([q.text for q in qs], None, kwargs, k=top)
         times.append((time.perf_counter() - t0) / max(len(qs), 1))
-        for q, response in zip(qs, responses):
-            hits = product.ranking(response)
-            r1.append(bool(hits) and hits[0][0] == q.pid)
-            r10.append(any(pid == q.pid for pid, _ in hits[:10]))
-            in_top.append(len({hl for pid, hl in hits[:top] if pid == q.pid}))
-            top5.append(len({hl for pid, hl in hits[:5] if pid == q.pid}))
-            own.append(np.mean([hl == lang for _, hl in hits[:10]]) if hits else 0.0)
-    out = {
+        ranked += [(lang, q, product.ranking(response)) for q, response in zip(qs, responses)]
+    out = summarise(ranked, times, top)
+    if versions:
+        out["versions"] = versions
+    return out
+
+
+def summarise(ranked: list[tuple[str, Question, list[tuple[int, str]]]], times: list[float], top: int
+              ) -> dict[str, Any]:  # fmt: skip
+    """The metrics of ``measure`` from each question's (language, question, (paragraph, language) results).
+
+    Args:
+        ranked: per question, its language, itself and its deduplicated results.
+        times: seconds per query, one figure per language.
+        top: results asked for.
+
+    Returns:
+        The metrics.
+    """
+    r1, r10, in_top, top5, own = [], [], [], [], []
+    for lang, q, hits in ranked:
+        r1.append(bool(hits) and hits[0][0] == q.pid)
+        r10.append(any(pid == q.pid for pid, _ in hits[:10]))
+        in_top.append(len({hl for pid, hl in hits[:top] if pid == q.pid}))
+        top5.append(len({hl for pid, hl in hits[:5] if pid == q.pid}))
+        own.append(np.mean([hl == lang for _, hl in hits[:10]]) if hits else 0.0)
+    return {
         "r1_any_language": pct(r1),
         "r10_any_language": pct(r10),
         "gold_versions_in_top12": round(float(np.mean(in_top)), 2),
@@ -185,9 +204,6 @@ def measure(
         "ms_per_query": round(1000 * float(np.mean(times)), 1),
         "queries": len(r1),
     }
-    if versions:
-        out["versions"] = versions
-    return out
 
 
 def mean_over_seeds(partial: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, float]]:

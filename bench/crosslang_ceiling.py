@@ -34,32 +34,19 @@ def measure(product: ProductSystem, questions: dict[str, list[Question]], top: i
     Returns:
         The metrics, as ``bench.crosslang.measure`` names them (the time includes no SQL or result shaping).
     """
-    from bench.crosslang import pct
+    from bench.crosslang import summarise
 
     service = product.service
     index, profiles = service.indexer.vectors, service.retriever.profiles()
     paragraph = _paragraphs(product, profiles)
-    r1, r10, in_top, top5, own, times = [], [], [], [], [], []
+    ranked, times = [], []
     for lang, qs in questions.items():
         t0 = time.perf_counter()
         vectors = service.indexer.embedder.encode_queries([q.text for q in qs])
-        rankings = [_ranking(retrieval.per_language(index, v, profiles, None), paragraph, top) for v in vectors]
+        found = [_ranking(retrieval.per_language(index, v, profiles, None), paragraph, top) for v in vectors]
         times.append((time.perf_counter() - t0) / max(len(qs), 1))
-        for q, ranked in zip(qs, rankings):
-            r1.append(bool(ranked) and ranked[0][0] == q.pid)
-            r10.append(any(pid == q.pid for pid, _ in ranked[:10]))
-            in_top.append(sum(pid == q.pid for pid, _ in ranked[:top]))
-            top5.append(sum(pid == q.pid for pid, _ in ranked[:5]))
-            own.append(np.mean([hl == lang for _, hl in ranked[:10]]) if ranked else 0.0)
-    return {
-        "r1_any_language": pct(r1),
-        "r10_any_language": pct(r10),
-        "gold_versions_in_top12": round(float(np.mean(in_top)), 2),
-        "gold_versions_in_top5": round(float(np.mean(top5)), 2),
-        "own_language_share_top10": pct(own),
-        "ms_per_query": round(1000 * float(np.mean(times)), 1),
-        "queries": len(r1),
-    }
+        ranked += [(lang, q, hits) for q, hits in zip(qs, found)]
+    return summarise(ranked, times, top)
 
 
 def _paragraphs(product: ProductSystem, profiles: retrieval.Profiles) -> dict[int, int]:
