@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.crosslang import REFERENCE
 from bench.md import fmt, table
 
 _MODE_HEAD = [
@@ -33,9 +34,9 @@ def render_crosslang(data: dict[str, Any]) -> str:
         f"languages). Mean over seeds {', '.join(map(str, cfg['report_seeds']))}:\n",
         table(_MODE_HEAD, [_mode_row(mode, r) for mode, r in data["partial_mean"].items()]),
     ]
-    if any(mode.startswith("reference") for mode in data["partial_mean"]):
+    if REFERENCE in data["partial_mean"]:
         out.append(
-            "\n*reference: versions known* is not a product mode. It takes the same per-language searches of the "
+            f"\n*{REFERENCE}* is not a product mode. It takes the same per-language searches of the "
             "user's query, groups the passages by their true paragraph (which the product must guess), ranks the "
             "groups by the mean of their three best calibrated scores, and lists the best group's versions, then "
             "the best passage of each next group (`bench/crosslang_ceiling.py`). It shows what ordering by "
