@@ -47,6 +47,10 @@ KEYWORD_MIN_SHARE = 0.7
 KEYWORD_WEIGHT = 1.0
 #: The plain search's top hit stays first in balanced results when its calibrated score is this close to the best.
 FIRST_MARGIN = 1.5
+#: After the lead, every this-many-th balanced result comes from the user's own query instead of the fed-back one
+#: (2 to 4 tried on the calibration seeds and questions of bench/crosslang: 3 keeps most of the lead's versions
+#: and gives the right passage a second chance when the top hits pulled the feedback the wrong way).
+UNMOVED_EVERY = 3
 #: A short query's language is the nearest language centroid's when it leads the next by this cosine margin.
 LANGUAGE_MARGIN = 0.02
 #: Passages looked at per language (balanced) or in all (facets).
@@ -305,7 +309,12 @@ def count_relevant(hits: list[Hit], floor: float) -> dict[str, int]:
 
 
 def balanced(
-    by_language: dict[str, list[Hit]], floor: float, k: int, first: int | None = None, lead: list[Hit] | None = None
+    by_language: dict[str, list[Hit]],
+    floor: float,
+    k: int,
+    first: int | None = None,
+    lead: list[Hit] | None = None,
+    unmoved: list[Hit] | None = None,
 ) -> list[Hit]:
     """Language-balanced order: relevant passages of every language interleaved, then the rest.
 
@@ -318,10 +327,27 @@ def balanced(
         k: results wanted.
         first: the plain search's top hit: it stays first when relevant and within ``FIRST_MARGIN`` of the best.
         lead: passages that head the order, as given (``corroboration.lead``); the rest follow interleaved.
+        unmoved: when ``by_language`` was searched with the fed-back query, the user's own query's hits (any
+            language, e.g. ``nearest``): after the lead, every ``UNMOVED_EVERY``-th result is the next of their
+            balanced order, so a feedback pulled towards a wrong passage does not decide the whole list.
 
     Returns:
         The ranked passages.
     """
+    out = _interleaved(by_language, floor, first)
+    if lead:
+        heads = {h.chunk_id for h in lead}
+        out = list(lead) + [h for h in out if h.chunk_id not in heads]
+    if unmoved:
+        own: dict[str, list[Hit]] = {}
+        for hit in unmoved:
+            own.setdefault(hit.language, []).append(hit)
+        out = _every(out, _interleaved(own, floor, first), len(lead or []), k)
+    return out[:k]
+
+
+def _interleaved(by_language: dict[str, list[Hit]], floor: float, first: int | None) -> list[Hit]:
+    """The languages' passages round by round, relevant ones first, the plain top hit kept first (``balanced``)."""
     ordered = sorted(
         ((h.z < floor, r, -h.z, h.chunk_id), h) for hits in by_language.values() for r, h in enumerate(hits)
     )
@@ -333,10 +359,24 @@ def balanced(
     top = next((n for n, h in enumerate(out) if h.chunk_id == first), None)
     if top and out[top].z >= max(floor, out[0].z - FIRST_MARGIN):
         out.insert(0, out.pop(top))
-    if lead:
-        heads = {h.chunk_id for h in lead}
-        out = list(lead) + [h for h in out if h.chunk_id not in heads]
-    return out[:k]
+    return out
+
+
+def _every(main: list[Hit], other: list[Hit], start: int, k: int) -> list[Hit]:
+    """``main`` with every ``UNMOVED_EVERY``-th slot after its first ``start`` taken by ``other``'s next unseen."""
+    out, seen = main[:start], {h.chunk_id for h in main[:start]}
+    sources = iter(main[start:]), iter(other)
+    while len(out) < k:
+        source = sources[(len(out) - start + 1) % UNMOVED_EVERY == 0]
+        hit = next((h for h in source if h.chunk_id not in seen), None)
+        if hit is None:
+            source = sources[source is sources[0]]
+            hit = next((h for h in source if h.chunk_id not in seen), None)
+            if hit is None:
+                break
+        seen.add(hit.chunk_id)
+        out.append(hit)
+    return out
 
 
 def rrf(*rankings: list[int], k: int, weights: list[dict[int, float] | None] | None = None) -> list[tuple[int, float]]:
@@ -396,5 +436,5 @@ def dense(
         return [(h.chunk_id, h.score) for h in found[:k]], facets
     by_language = per_language(index, moved, profiles, allowed, max(k, PER_LANGUAGE))
     lead = corroboration.lead(by_language, floor, vectors_of, profiles, found[0].chunk_id)
-    ranked = balanced(by_language, floor, k, found[0].chunk_id, lead)
+    ranked = balanced(by_language, floor, k, found[0].chunk_id, lead, None if moved is query else found)
     return [(h.chunk_id, h.score) for h in ranked], facets

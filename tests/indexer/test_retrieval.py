@@ -56,6 +56,21 @@ def test_languages_without_a_relevant_passage_come_last(world) -> None:
     assert all(h.z < 3.0 for h in ranked[2:]) and {h.language for h in ranked[2:]} == {"en", "ru"}
 
 
+def test_the_users_own_query_keeps_every_third_slot_after_the_lead() -> None:
+    def hits(lang: str, ids: list[int], z: float) -> list[retrieval.Hit]:
+        return [retrieval.Hit(i, 0.8, z - n * 0.1, lang) for n, i in enumerate(ids)]
+
+    # The fed-back query was pulled towards a wrong paragraph: its versions fill every language's best.
+    moved = {"en": hits("en", [10, 11, 12, 13], 6.0), "ru": hits("ru", [20, 21, 22, 23], 5.9)}
+    lead = moved["en"][:1] + moved["ru"][:1]
+    unmoved = hits("en", [1, 10], 5.0) + hits("ru", [2], 4.5)  # the user's own query's hits, any language
+    ranked = [h.chunk_id for h in retrieval.balanced(moved, 4.0, 8, lead=lead, unmoved=unmoved)]
+    assert ranked[:2] == [10, 20]  # the lead stays as given
+    assert ranked[4] == 1 and ranked[7] == 2  # every third slot after it: the own query's next unseen passage
+    assert len(ranked) == len(set(ranked)) == 8
+    assert 1 not in [h.chunk_id for h in retrieval.balanced(moved, 4.0, 8, lead=lead)]
+
+
 def test_facets_count_the_planted_passages(world) -> None:
     index, profiles, query = world
     hits = retrieval.nearest(index, query, profiles, None)
