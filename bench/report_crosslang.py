@@ -23,11 +23,7 @@ def render_crosslang(data: dict[str, Any]) -> str:
         return _render_old(data)
     out = [
         f"Product searches (`SearchService.search_many`, {cfg.get('embedder', 'default')} embeddings), no "
-        f"language filter, top {cfg['top']} results; {cfg['balance_questions_per_language']} questions per "
-        "language (evenly spaced, each the 4th of its step; the thresholds were chosen on the calibration seed "
-        f"({cfg['calibration_seed']}) with the 1st questions of each step, the plain top hit's rule "
-        "(`FIRST_VERSIONS`) also on seeds 4 and 5 with the 1st, 3rd, 5th, 8th, 10th and 12th questions; none is "
-        "tuned on the figures below). "
+        f"language filter, top {cfg['top']} results; {_sample(cfg)}. "
         "The machine was shared while this ran (load average in the Runs table).\n",
         f"**Partial-language corpus**: each paragraph kept in {cfg['keep_languages']} seeded-random languages of "
         f"the {len(cfg['languages'])}, questions in all of them (for most, the answer exists only in other "
@@ -106,6 +102,25 @@ def render_crosslang(data: dict[str, Any]) -> str:
         ),
     ]
     return "\n".join(out)
+
+
+def _sample(cfg: dict[str, Any]) -> str:
+    """Which questions were asked, and which ones the rules were chosen on."""
+    offsets = cfg.get("question_offsets", [3])
+    calibration = cfg.get("calibration_offsets", [0, 2, 4, 7, 9, 11])
+    return (
+        f"{cfg['balance_questions_per_language']} questions per language (evenly spaced: the "
+        f"{_ordinals(offsets)} question of each step; the thresholds were chosen on the calibration seed "
+        f"({cfg['calibration_seed']}) and later rules also on seeds 4 and 5, with the {_ordinals(calibration)} "
+        "questions of each step; none is tuned on the figures below)"
+    )
+
+
+def _ordinals(offsets: list[int]) -> str:
+    """0-based offsets as English ordinals: "1st, 3rd and 5th"."""
+    words = [f"{n + 1}{'th' if 10 <= (n + 1) % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get((n + 1) % 10, 'th')}"
+             for n in offsets]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _mode_row(mode: str, r: dict[str, Any]) -> list[Any]:
