@@ -329,7 +329,8 @@ def balanced(
         lead: passages that head the order, as given (``corroboration.lead``); the rest follow interleaved.
         unmoved: when ``by_language`` was searched with the fed-back query, the user's own query's hits (any
             language, e.g. ``nearest``): after the lead, every ``UNMOVED_EVERY``-th result is the next of their
-            balanced order, so a feedback pulled towards a wrong passage does not decide the whole list.
+            balanced order (unless that puts an irrelevant passage before a relevant one), so a feedback pulled
+            towards a wrong passage does not decide the whole list.
 
     Returns:
         The ranked passages.
@@ -342,7 +343,7 @@ def balanced(
         own: dict[str, list[Hit]] = {}
         for hit in unmoved:
             own.setdefault(hit.language, []).append(hit)
-        out = _every(out, _interleaved(own, floor, first), len(lead or []), k)
+        out = _every(out, _interleaved(own, floor, first), len(lead or []), k, floor)
     return out[:k]
 
 
@@ -362,18 +363,21 @@ def _interleaved(by_language: dict[str, list[Hit]], floor: float, first: int | N
     return out
 
 
-def _every(main: list[Hit], other: list[Hit], start: int, k: int) -> list[Hit]:
-    """``main`` with every ``UNMOVED_EVERY``-th slot after its first ``start`` taken by ``other``'s next unseen."""
+def _every(main: list[Hit], other: list[Hit], start: int, k: int, floor: float) -> list[Hit]:
+    """``main`` with every ``UNMOVED_EVERY``-th slot after its first ``start`` taken by ``other``'s next unseen.
+
+    A slot goes to ``other`` only when that does not put a passage below ``floor`` ahead of a relevant one.
+    """
     out, seen = main[:start], {h.chunk_id for h in main[:start]}
-    sources = iter(main[start:]), iter(other)
+    rest = [main[start:], other]
     while len(out) < k:
-        source = sources[(len(out) - start + 1) % UNMOVED_EVERY == 0]
-        hit = next((h for h in source if h.chunk_id not in seen), None)
-        if hit is None:
-            source = sources[source is sources[0]]
-            hit = next((h for h in source if h.chunk_id not in seen), None)
-            if hit is None:
-                break
+        rest = [[h for h in hits if h.chunk_id not in seen] for hits in rest]
+        if not rest[0] and not rest[1]:
+            break
+        pick = int((len(out) - start + 1) % UNMOVED_EVERY == 0)
+        if not rest[pick] or (pick and rest[0] and rest[1][0].z < floor <= rest[0][0].z):
+            pick = 1 - pick
+        hit = rest[pick][0]
         seen.add(hit.chunk_id)
         out.append(hit)
     return out

@@ -71,6 +71,13 @@ def test_the_users_own_query_keeps_every_third_slot_after_the_lead() -> None:
     assert 1 not in [h.chunk_id for h in retrieval.balanced(moved, 4.0, 8, lead=lead)]
 
 
+def test_the_users_own_query_never_puts_an_irrelevant_passage_before_a_relevant_one() -> None:
+    moved = {"en": [retrieval.Hit(i, 0.8, 6.0 - i * 0.1, "en") for i in range(10, 16)]}
+    unmoved = [retrieval.Hit(10, 0.8, 5.0, "en"), retrieval.Hit(1, 0.5, 2.0, "en")]  # 1 is below the floor of 4
+    ranked = [h.chunk_id for h in retrieval.balanced(moved, 4.0, 8, unmoved=unmoved)]
+    assert ranked == [10, 11, 12, 13, 14, 15, 1]  # 1 waits until the relevant passages are listed
+
+
 def test_facets_count_the_planted_passages(world) -> None:
     index, profiles, query = world
     hits = retrieval.nearest(index, query, profiles, None)
