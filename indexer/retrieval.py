@@ -6,7 +6,8 @@ language's cosines for the same query. One notion of relevance serves the balanc
 language facets in every mode.
 
 The balanced order opens with the best-corroborated passage and its versions in other languages
-(``corroboration.lead``), then interleaves every language's relevant passages.
+(``corroboration.lead``), then interleaves every language's relevant passages, found with the fed-back query
+and, every ``UNMOVED_EVERY``-th slot, with the query as typed.
 """
 
 from __future__ import annotations
