@@ -370,15 +370,21 @@ def _every(main: list[Hit], other: list[Hit], start: int, k: int, floor: float) 
     A slot goes to ``other`` only when that does not put a passage below ``floor`` ahead of a relevant one.
     """
     out, seen = main[:start], {h.chunk_id for h in main[:start]}
-    rest = [main[start:], other]
+    lists, at = (main, other), [start, 0]
+
+    def peek(n: int) -> Hit | None:
+        while at[n] < len(lists[n]) and lists[n][at[n]].chunk_id in seen:
+            at[n] += 1
+        return lists[n][at[n]] if at[n] < len(lists[n]) else None
+
     while len(out) < k:
-        rest = [[h for h in hits if h.chunk_id not in seen] for hits in rest]
-        if not rest[0] and not rest[1]:
+        moved, own = peek(0), peek(1)
+        pick = (len(out) - start + 1) % UNMOVED_EVERY == 0
+        if own is None or (moved is not None and own.z < floor <= moved.z):
+            pick = False
+        hit = (own if pick else moved) or own
+        if hit is None:
             break
-        pick = int((len(out) - start + 1) % UNMOVED_EVERY == 0)
-        if not rest[pick] or (pick and rest[0] and rest[1][0].z < floor <= rest[0][0].z):
-            pick = 1 - pick
-        hit = rest[pick][0]
         seen.add(hit.chunk_id)
         out.append(hit)
     return out
