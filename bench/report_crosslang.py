@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.crosslang import REFERENCE
+from bench.crosslang import CALIBRATION_OFFSETS, REFERENCE
 from bench.md import fmt, table
 
 _MODE_HEAD = [
@@ -106,8 +106,8 @@ def render_crosslang(data: dict[str, Any]) -> str:
 
 def _sample(cfg: dict[str, Any]) -> str:
     """Which questions were asked, and which ones the rules were chosen on."""
-    offsets = cfg.get("question_offsets", [3])
-    calibration = cfg.get("calibration_offsets", [0, 2, 4, 7, 9, 11])
+    offsets = cfg.get("question_offsets", [3])  # results from before the pooled sample asked the 4th only
+    calibration = cfg.get("calibration_offsets", CALIBRATION_OFFSETS)
     return (
         f"{cfg['balance_questions_per_language']} questions per language (evenly spaced: the "
         f"{_ordinals(offsets)} question of each step; the thresholds were chosen on the calibration seed "

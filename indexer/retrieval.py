@@ -379,10 +379,11 @@ def _every(main: list[Hit], other: list[Hit], start: int, k: int, floor: float) 
 
     while len(out) < k:
         moved, own = peek(0), peek(1)
-        pick = (len(out) - start + 1) % UNMOVED_EVERY == 0
-        if own is None or (moved is not None and own.z < floor <= moved.z):
-            pick = False
-        hit = (own if pick else moved) or own
+        own_slot = (len(out) - start + 1) % UNMOVED_EVERY == 0
+        if moved is None or (own is not None and own_slot and not own.z < floor <= moved.z):
+            hit = own
+        else:
+            hit = moved
         if hit is None:
             break
         seen.add(hit.chunk_id)
