@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ except ImportError:  # pragma: no cover - exercised only where faiss-cpu is miss
 
 #: Below this many vectors the index is exact; from it on, approximate (IVF).
 EXACT_BELOW = 200_000
+#: Fewer queries than this are searched on one OpenMP thread: FAISS splits one query's scan over the threads,
+#: and waking them costs more than the scan saves (FAISS hands this many queries and more to BLAS).
+ONE_THREAD_BELOW = 20
 
 
 class FaissIndex(VectorIndex):
@@ -37,8 +41,9 @@ class FaissIndex(VectorIndex):
         dim: vector dimension.
         exact_below: size from which the index is approximate (0: always approximate, for tests).
         nprobe: inverted lists visited per query (None: chosen from the list count).
-        threads: FAISS's threads, for the whole process (0: FAISS's default, every core). One query gains little
-            from more: where the cores are shared, handing work between threads costs more than it saves.
+        threads: FAISS's threads for builds, updates and batches of queries (0: FAISS's default, every core).
+            A search of fewer than ``ONE_THREAD_BELOW`` queries runs on one thread whatever the setting. OpenMP
+            keeps the setting per calling thread, so it is applied around each call, not once.
     """
 
     name = "faiss"
@@ -47,8 +52,7 @@ class FaissIndex(VectorIndex):
         if not FAISS:
             raise ImportError("faiss is not available - install faiss-cpu")
         super().__init__(dim)
-        if threads > 0:
-            faiss.omp_set_num_threads(threads)
+        self.threads = threads
         self.exact_below = exact_below
         self.nprobe = nprobe
         self._flat = self._empty_flat()
@@ -64,6 +68,10 @@ class FaissIndex(VectorIndex):
         return self._ivf.describe() if self._ivf is not None else {"type": "flat", "exact_below": self.exact_below}
 
     def index(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        with _omp_threads(self.threads):
+            self._index(ids, vectors)
+
+    def _index(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self._check(ids, vectors)
         self._flat, self._ivf = self._empty_flat(), None
         if len(ids) and len(ids) >= max(self.exact_below, 1):
@@ -76,9 +84,14 @@ class FaissIndex(VectorIndex):
             super().index_batches(count, batches)
             return
         self._flat, self._ivf = self._empty_flat(), None
-        self._ivf = Ivf.build_streamed(count, batches, self.nprobe)
+        with _omp_threads(self.threads):
+            self._ivf = Ivf.build_streamed(count, batches, self.nprobe)
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        with _omp_threads(self.threads):
+            self._upsert(ids, vectors)
+
+    def _upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids, vectors = self._check(ids, vectors)
         self.delete(ids)
         if not len(ids):
@@ -86,11 +99,11 @@ class FaissIndex(VectorIndex):
         if self._ivf is not None:
             self._ivf.add(ids, vectors)
             if self._ivf.needs_retraining():
-                self.index(*self._ivf.all())
+                self._index(*self._ivf.all())
         elif self.count() + len(ids) >= max(self.exact_below, 1):
             # Growing past the threshold: rebuild as IVF from everything held plus the new vectors.
             held_ids, held = self._flat_all()
-            self.index(np.concatenate([held_ids, ids]), np.concatenate([held, vectors]))
+            self._index(np.concatenate([held_ids, ids]), np.concatenate([held, vectors]))
         else:
             self._flat.add_with_ids(vectors, ids)
 
@@ -114,6 +127,12 @@ class FaissIndex(VectorIndex):
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        with _omp_threads(1 if len(queries) < ONE_THREAD_BELOW else self.threads):
+            return self._search(queries, k, allowed, quick)
+
+    def _search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None, quick: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         if allowed is not None:
             allowed = np.ascontiguousarray(allowed, dtype=np.int64)
             if len(allowed) == 0:
@@ -167,6 +186,20 @@ class FaissIndex(VectorIndex):
     def prepare(self) -> None:
         if self._ivf is not None:
             self._ivf.prepare()
+
+
+@contextmanager
+def _omp_threads(threads: int) -> Iterator[None]:
+    """FAISS on ``threads`` OpenMP threads within the block (0: unchanged), then as before, for this thread."""
+    if threads <= 0:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _read(path: Path, flags: int = 0) -> Any:

@@ -268,22 +268,60 @@ def test_a_filter_of_the_first_ids_never_returns_a_later_one() -> None:
         assert (found >= 0).all() and (found < 6000).all()
 
 
-def test_the_threads_setting_reaches_faiss(tmp_path: Path) -> None:
+class _Recording:
+    """A FAISS index that notes the OpenMP threads each build and search call ran with."""
+
+    def __init__(self, inner, seen: list[tuple[str, int]]):
+        self.inner, self.seen = inner, seen
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def add_with_ids(self, *args):
+        import faiss
+
+        self.seen.append(("add", faiss.omp_get_max_threads()))
+        return self.inner.add_with_ids(*args)
+
+    def search(self, queries, *args, **kwargs):
+        import faiss
+
+        self.seen.append((f"search {len(queries)}", faiss.omp_get_max_threads()))
+        return self.inner.search(queries, *args, **kwargs)
+
+
+@pytest.mark.parametrize("threads", [3, 0])
+def test_the_threads_setting_reaches_faiss_in_whichever_thread_calls(tmp_path: Path, monkeypatch, threads) -> None:
+    # OpenMP keeps its thread count per calling thread: a service built in one thread and searched from another
+    # (the UI's sessions, a worker's pool) must still get the setting. One query runs on one thread.
+    import threading
+
     import faiss
 
     from indexer.ann.factory import index_options
     from indexer.config import load_settings
 
-    options = index_options(load_settings(str(tmp_path), environ={}, threads=1))
-    before = faiss.omp_get_max_threads()
-    try:
-        faiss.omp_set_num_threads(2)
-        FaissIndex(DIM, **options)
-        assert faiss.omp_get_max_threads() == 1
-        FaissIndex(DIM)  # 0: FAISS's own default stands
-        assert faiss.omp_get_max_threads() == 1
-    finally:
-        faiss.omp_set_num_threads(before)
+    seen: list[tuple[str, int]] = []
+    empty = FaissIndex._empty_flat
+    monkeypatch.setattr(FaissIndex, "_empty_flat", lambda self: _Recording(empty(self), seen))
+    index = FaissIndex(DIM, **index_options(load_settings(str(tmp_path), environ={}, threads=threads or None)))
+    ids, vectors = np.arange(500, dtype=np.int64), _clustered(500, 3)
+    after: list[int] = []
+
+    def calls() -> None:
+        faiss.omp_set_num_threads(2)  # this thread's own setting, as a caller may have it
+        index.index(ids, vectors)
+        index.search(vectors[:1], 5)
+        index.search(vectors[:1], 5, ids[:100])
+        index.search(vectors[:32], 5)
+        after.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=calls)
+    worker.start()
+    worker.join()
+    wanted = threads or 2  # 0: the caller's setting stands
+    assert seen == [("add", wanted), ("search 1", 1), ("search 1", 1), ("search 32", wanted)]
+    assert after == [2]
 
 
 def test_a_vector_the_list_pass_did_not_see_is_still_added(data) -> None:
