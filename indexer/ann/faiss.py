@@ -24,8 +24,8 @@ except ImportError:  # pragma: no cover - exercised only where faiss-cpu is miss
 
 #: Below this many vectors the index is exact; from it on, approximate (IVF).
 EXACT_BELOW = 200_000
-#: Fewer queries than this are searched on one OpenMP thread: FAISS splits one query's scan over the threads,
-#: and waking them costs more than the scan saves (FAISS hands this many queries and more to BLAS).
+#: Fewer queries than this are searched on one OpenMP thread in the exact index: FAISS splits one query's scan
+#: over the threads, and waking them costs more than the scan saves (FAISS hands this many queries to BLAS).
 ONE_THREAD_BELOW = 20
 
 
@@ -42,7 +42,8 @@ class FaissIndex(VectorIndex):
         exact_below: size from which the index is approximate (0: always approximate, for tests).
         nprobe: inverted lists visited per query (None: chosen from the list count).
         threads: FAISS's threads for builds, updates and batches of queries (0: FAISS's default, every core).
-            A search of fewer than ``ONE_THREAD_BELOW`` queries runs on one thread whatever the setting. OpenMP
+            An exact search of fewer than ``ONE_THREAD_BELOW`` queries runs on one thread whatever the setting
+            (an IVF search spreads its probed lists over the threads, which pays). OpenMP
             keeps the setting per calling thread, so it is applied around each call, not once.
     """
 
@@ -127,7 +128,8 @@ class FaissIndex(VectorIndex):
         self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None, quick: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
-        with _omp_threads(1 if len(queries) < ONE_THREAD_BELOW else self.threads):
+        one = self._ivf is None and len(queries) < ONE_THREAD_BELOW
+        with _omp_threads(1 if one else self.threads):
             return self._search(queries, k, allowed, quick)
 
     def _search(
