@@ -43,8 +43,8 @@ class FaissIndex(VectorIndex):
         nprobe: inverted lists visited per query (None: chosen from the list count).
         threads: FAISS's threads for builds, updates and batches of queries (0: FAISS's default, every core).
             An exact search of fewer than ``ONE_THREAD_BELOW`` queries runs on one thread whatever the setting
-            (an IVF search spreads its probed lists over the threads, which pays). OpenMP
-            keeps the setting per calling thread, so it is applied around each call, not once.
+            (an IVF search spreads its probed lists over the threads, which pays). OpenMP keeps the setting per
+            calling thread, so it is applied around each call, not once.
     """
 
     name = "faiss"
